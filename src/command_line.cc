@@ -1,0 +1,152 @@
+#include "command_line.h"
+
+#include <string_view>
+
+namespace rrsync {
+
+namespace {
+
+// Splits "-name=value" into name and value; `has_value` tells whether there was an "=".
+void SplitFlag(std::string_view arg, std::string_view* name, std::string_view* value,
+               bool* has_value) {
+  size_t eq = arg.find('=');
+  *has_value = eq != std::string_view::npos;
+  *name = arg.substr(0, eq);
+  *value = *has_value ? arg.substr(eq + 1) : std::string_view();
+}
+
+}  // namespace
+
+const char* AccessName(Access access) {
+  switch (access) {
+    case Access::kReadOnly:
+      return "read-only";
+    case Access::kWriteOnly:
+      return "write-only";
+    case Access::kReadWrite:
+      break;
+  }
+  return "read-write";
+}
+
+std::string UsageText() {
+  return "usage: rrsync [-ro|-wo] [-munge] [-absolute] [-no-del] [-no-lock] [-no-overwrite]\n"
+         "              [-rsync=PATH] [-log=FILE] [-sandbox=auto|require|off] [-help] DIR\n"
+         "\n"
+         "Use \"man rrsync\" to learn how to restrict ssh users to using a restricted rsync "
+         "command.\n"
+         "\n"
+         "positional arguments:\n"
+         "  DIR              The restricted directory to use.\n"
+         "\n"
+         "options:\n"
+         "  -ro              Allow only reading from the DIR. Implies -no-del and -no-lock.\n"
+         "  -wo              Allow only writing to the DIR.\n"
+         "  -munge           Enable rsync's --munge-links on the server side.\n"
+         "  -absolute        Allow transfer args to use absolute server paths under DIR.\n"
+         "  -no-del          Disable rsync's --delete* and --remove* options.\n"
+         "  -no-lock         Avoid the single-run (per-user) lock check.\n"
+         "  -no-overwrite    Prevent overwriting existing files by enforcing --ignore-existing\n"
+         "  -rsync=PATH      The rsync to run (absolute path; default /usr/bin/rsync).\n"
+         "  -log=FILE        Log file, appended to only if it exists and is a regular file\n"
+         "                   (default rrsync.log in the login directory).\n"
+         "  -sandbox=MODE    Landlock confinement of rsync: auto (default), require or off.\n"
+         "  -help, -h        Output this help message and exit.\n";
+}
+
+bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, std::string* err) {
+  bool read_only = false;
+  bool write_only = false;
+  bool no_delete = false;
+  bool no_lock = false;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.size() < 2 || arg[0] != '-') {
+      positional.push_back(arg);
+      continue;
+    }
+    std::string_view name;
+    std::string_view value;
+    bool has_value;
+    SplitFlag(arg, &name, &value, &has_value);
+    // Flags that take a value accept "-flag=VALUE" and "-flag VALUE".
+    if (name == "-rsync" || name == "-log" || name == "-sandbox") {
+      std::string taken;
+      if (has_value) {
+        taken = std::string(value);
+      } else if (i + 1 < args.size()) {
+        taken = args[++i];
+      } else {
+        *err = "argument " + std::string(name) + ": expected one argument";
+        return false;
+      }
+      if (name == "-rsync") {
+        if (taken.empty() || taken[0] != '/') {
+          *err = "argument -rsync: the rsync path must be absolute: " + taken;
+          return false;
+        }
+        settings->rsync_path = taken;
+      } else if (name == "-log") {
+        if (taken.empty()) {
+          *err = "argument -log: expected a file name";
+          return false;
+        }
+        settings->log_path = taken;
+      } else if (!ParseSandboxMode(taken, &settings->sandbox)) {
+        *err = "argument -sandbox: invalid choice: '" + taken +
+               "' (choose from 'auto', 'require', 'off')";
+        return false;
+      }
+      continue;
+    }
+    if (has_value) {
+      *err = "unrecognized arguments: " + arg;
+      return false;
+    }
+    if (arg == "-ro") {
+      read_only = true;
+    } else if (arg == "-wo") {
+      write_only = true;
+    } else if (arg == "-munge") {
+      settings->munge_links = true;
+    } else if (arg == "-absolute") {
+      settings->absolute = true;
+    } else if (arg == "-no-del") {
+      no_delete = true;
+    } else if (arg == "-no-lock") {
+      no_lock = true;
+    } else if (arg == "-no-overwrite") {
+      settings->no_overwrite = true;
+    } else if (arg == "-help" || arg == "-h") {
+      settings->help = true;
+    } else {
+      *err = "unrecognized arguments: " + arg;
+      return false;
+    }
+  }
+  if (settings->help) return true;
+  if (read_only && write_only) {
+    *err = "argument -wo: not allowed with argument -ro";
+    return false;
+  }
+  if (positional.empty()) {
+    *err = "the following arguments are required: DIR";
+    return false;
+  }
+  if (positional.size() > 1) {
+    *err = "unrecognized arguments: " + positional[1];
+    return false;
+  }
+  settings->dir = positional[0];
+  settings->access = read_only ? Access::kReadOnly
+                     : write_only ? Access::kWriteOnly
+                                  : Access::kReadWrite;
+  // -ro implies -no-del and -no-lock, as upstream: a reader cannot delete, and readers do not
+  // need to exclude each other.
+  settings->no_delete = no_delete || read_only;
+  settings->no_lock = no_lock || read_only;
+  return true;
+}
+
+}  // namespace rrsync

@@ -1,0 +1,42 @@
+// rrsync's own command line: the flags an admin writes in authorized_keys.
+#ifndef RRSYNC_COMMAND_LINE_H_
+#define RRSYNC_COMMAND_LINE_H_
+
+#include <string>
+#include <vector>
+
+#include "sandbox.h"
+
+namespace rrsync {
+
+// Which directions a key may transfer in.
+enum class Access { kReadWrite, kReadOnly, kWriteOnly };
+
+// Everything the command line sets. Nothing here comes from the environment.
+struct Settings {
+  Access access = Access::kReadWrite;
+  bool munge_links = false;   // -munge: add --munge-links
+  bool absolute = false;      // -absolute: accept DIR's own absolute path in file arguments
+  bool no_delete = false;     // -no-del (implied by -ro): refuse --delete* and --remove*
+  bool no_lock = false;       // -no-lock (implied by -ro): no single-run lock on DIR
+  bool no_overwrite = false;  // -no-overwrite: keep existing files (--ignore-existing)
+  bool help = false;          // -help / -h
+  std::string dir;            // DIR as written; relative to the login directory
+  std::string rsync_path = "/usr/bin/rsync";  // -rsync=PATH, always absolute
+  std::string log_path = "rrsync.log";        // -log=FILE; relative to the login directory
+  SandboxMode sandbox = SandboxMode::kAuto;   // -sandbox=MODE
+};
+
+// Parses rrsync's arguments (argv without argv[0]). Returns false and fills *err on a usage
+// error; `-help` sets settings->help and needs no DIR.
+bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, std::string* err);
+
+// The usage text printed by -help, and after an error when stdin is a terminal.
+std::string UsageText();
+
+// "read-only", "write-only" or "read-write".
+const char* AccessName(Access access);
+
+}  // namespace rrsync
+
+#endif  // RRSYNC_COMMAND_LINE_H_

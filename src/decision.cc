@@ -1,0 +1,297 @@
+#include "decision.h"
+
+#include "escape.h"
+#include "option_policy.h"
+#include "path_resolution.h"
+#include "server_command.h"
+
+namespace rrsync {
+
+namespace {
+
+// Python's str.split(' ', 2): at most three parts, split on single spaces.
+std::vector<std::string> SplitThree(const std::string& s) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  for (int i = 0; i < 2; ++i) {
+    size_t space = s.find(' ', pos);
+    if (space == std::string::npos) break;
+    parts.push_back(s.substr(pos, space - pos));
+    pos = space + 1;
+  }
+  parts.push_back(s.substr(pos));
+  return parts;
+}
+
+// Python's str.replace(old, new): one left-to-right pass over non-overlapping matches.
+std::string ReplaceAll(const std::string& s, const std::string& from, const std::string& to) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t at = s.find(from, pos);
+    if (at == std::string::npos) break;
+    out.append(s, pos, at - pos);
+    out += to;
+    pos = at + from.size();
+  }
+  out.append(s, pos, std::string::npos);
+  return out;
+}
+
+// A ".." component anywhere: "..", "../x", "x/..", "x/../y".
+bool HasDotDot(const std::string& path) {
+  size_t pos = 0;
+  while ((pos = path.find("..", pos)) != std::string::npos) {
+    bool starts = pos == 0 || path[pos - 1] == '/';
+    bool ends = pos + 2 == path.size() || path[pos + 2] == '/';
+    if (starts && ends) return true;
+    ++pos;
+  }
+  return false;
+}
+
+class Decider {
+ public:
+  Decider(const DecisionInput& input, Filesystem& fs, bool sender)
+      : settings_(*input.settings),
+        dir_(input.dir),
+        dir_slash_(input.dir + "/"),
+        dir_is_root_(input.dir == "/"),
+        fs_(fs),
+        sender_(sender) {}
+
+  // Checks one path-like value the client sent and appends the words it becomes (several for a
+  // glob). Returns false with refusal() set when the value must be refused.
+  bool Validate(const std::string& option, std::string arg, ArgCheck check, bool wild,
+                const std::string& prefix, std::vector<ServerWord>* out) {
+    if (option != "arg") arg = RemoveBackslashes(arg);
+    // "-" is rsync's read-the-list-from-stdin marker, not a path.
+    if (option == "--files-from") {
+      if (arg == "-") {
+        out->push_back({prefix + arg, std::nullopt});
+        return true;
+      }
+      if (settings_.access == Access::kWriteOnly)
+        return Refuse("a write-only server cannot read a remote --files-from path");
+    }
+    const std::string original = arg;
+    if (arg.starts_with("./")) arg.erase(0, 1);
+    arg = ReplaceAll(arg, "//", "/");
+    size_t slashes = arg.find_first_not_of('/');
+    if (slashes == std::string::npos) slashes = arg.size();
+    if (slashes > 1) arg.erase(0, slashes - 1);
+    // A leading "/" means the root of DIR; with -absolute, DIR's own absolute path is accepted.
+    bool absolute_form = settings_.absolute && option == "arg" && !dir_is_root_ &&
+                         (arg == dir_ || arg.starts_with(dir_slash_));
+    bool root_relative = arg.starts_with("/") && !absolute_form;
+    if (root_relative && !dir_is_root_) {
+      arg = dir_ + arg;
+    } else if (!absolute_form) {
+      arg.erase(0, arg.find_first_not_of('/') == std::string::npos ? arg.size()
+                                                                    : arg.find_first_not_of('/'));
+    }
+    if (!dir_is_root_ && HasDotDot(arg))
+      return Refuse("do not use .. in " + option +
+                    " (anchor the path at the root of your restricted dir)");
+
+    std::vector<std::string> paths;
+    if (wild) paths = GlobPaths(fs_, dir_, arg);
+    if (paths.empty()) paths.push_back(arg);
+
+    bool checked = check == ArgCheck::kPathAlways ||
+                   (check == ArgCheck::kPathWhenReceiving && !sender_);
+    for (std::string& path : paths) {
+      if (dir_is_root_ || path == "." || !checked) {
+        out->push_back({prefix + path, std::nullopt});
+        continue;
+      }
+      PathPin pin;
+      pin.option = option;
+      pin.original = original;
+      pin.absolute_form = absolute_form;
+      if (path.ends_with("/")) {
+        path.pop_back();
+        pin.trailer = "/";
+      } else if (path.ends_with("/.")) {
+        path.resize(path.size() - 2);
+        pin.trailer = "/.";
+      }
+      std::string err;
+      if (!ResolveRealPath(fs_, dir_, path, &pin.real_path, &err))
+        return Refuse("unsafe arg: " + original + " (" + err + ")");
+      // A path that resolves outside DIR (through a symlink) is refused before anything opens it.
+      if (path != pin.real_path && !pin.real_path.starts_with(dir_slash_) &&
+          !(absolute_form && pin.real_path == dir_)) {
+        return Refuse("unsafe arg: " + original + " [" + PythonRepr(path) + ", " +
+                      PythonRepr(pin.real_path) + "]");
+      }
+      pin.path = path;
+      out->push_back({prefix, std::move(pin)});
+    }
+    return true;
+  }
+
+  bool Refuse(std::string message) {
+    refusal_ = std::move(message);
+    return false;
+  }
+
+  const std::string& refusal() const { return refusal_; }
+  bool dir_is_root() const { return dir_is_root_; }
+
+ private:
+  const Settings& settings_;
+  const std::string dir_;
+  const std::string dir_slash_;
+  const bool dir_is_root_;
+  Filesystem& fs_;
+  const bool sender_;
+  std::string refusal_;
+};
+
+Decision Refused(std::string message) {
+  Decision d;
+  d.verdict = Verdict::kRefuse;
+  d.refusal = std::move(message);
+  return d;
+}
+
+// Splits "--name=value" as upstream's ^--([^=]+)(?:=(.*))?$ does.
+bool SplitLongOption(const std::string& word, std::string* name, std::optional<std::string>* value) {
+  if (!word.starts_with("--") || word.size() < 3 || word[2] == '=') return false;
+  size_t eq = word.find('=', 2);
+  *name = word.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+  if (eq == std::string::npos) {
+    value->reset();
+  } else {
+    *value = word.substr(eq + 1);
+  }
+  return true;
+}
+
+}  // namespace
+
+Decision Decide(const DecisionInput& input, Filesystem& fs) {
+  const Settings& settings = *input.settings;
+  if (!input.command || input.command->empty()) return Refused("Not invoked via sshd");
+  const std::string& command = *input.command;
+  // "ssh host true" checks connectivity (rsbackup does this).
+  if (command == "true") {
+    Decision d;
+    d.verdict = Verdict::kConnectivityCheck;
+    return d;
+  }
+  std::vector<std::string> parts = SplitThree(command);
+  if (parts[0] == "rrsync-probe") {
+    Decision d;
+    d.verdict = Verdict::kProbe;
+    return d;
+  }
+  if (parts[0] != "rsync") return Refused("SSH_ORIGINAL_COMMAND does not run rsync");
+  if (parts.size() < 2 || parts[1] != "--server")
+    return Refused("--server option is not the first arg");
+  const std::string rest = parts.size() < 3 ? std::string() : parts[2];
+
+  // Only "--sender" right after "--server" makes a pull: restrictive on purpose, as upstream.
+  const bool sender = rest.starts_with("--sender ");
+  if (settings.access == Access::kReadOnly && !sender)
+    return Refused("sending to read-only server is not allowed");
+  if (settings.access == Access::kWriteOnly && sender)
+    return Refused("reading from write-only server is not allowed");
+
+  Decider decider(input, fs, sender);
+  OptionPolicy policy(settings, sender, decider.dir_is_root());
+  Request request;
+  request.sender = sender;
+  std::vector<ServerWord> options{{"--server", std::nullopt}};
+  std::vector<ServerWord> args;
+  bool saw_dot = false;
+  bool pending = false;  // the previous word was a long option whose argument comes next
+  ArgCheck pending_check = ArgCheck::kNoArgument;
+  std::string pending_option;
+
+  for (const std::string& word : SplitServerWords(rest)) {
+    if (pending) {
+      // The separate argument of the previous long option.
+      if (!decider.Validate(pending_option, word, pending_check, false, "", &options))
+        return Refused(decider.refusal());
+      pending = false;
+      continue;
+    }
+    if (saw_dot) {
+      // File arguments. One starting with "-" is harmless: rsync gets "--" before them.
+      if (!decider.Validate("arg", RemoveBackslashes(word), ArgCheck::kPathAlways, true, "", &args))
+        return Refused(decider.refusal());
+      continue;
+    }
+    if (word == ".") {
+      saw_dot = true;
+      continue;
+    }
+    if (policy.IsShortCluster(word, &request.relative) || policy.IsShortWithNumber(word)) {
+      options.push_back({word, std::nullopt});
+      continue;
+    }
+    std::string name;
+    std::optional<std::string> value;
+    if (SplitLongOption(word, &name, &value)) {
+      std::optional<ArgCheck> check = policy.LongOption(name);
+      if (!check) break;  // unknown: the generic refusal below
+      if (name == "no-relative") request.relative = false;
+      if (*check == ArgCheck::kDisabled)
+        return Refused("option --" + name + " has been disabled on this server.");
+      if (*check == ArgCheck::kNoArgument) {
+        options.push_back({word, std::nullopt});
+        continue;
+      }
+      if (value) {
+        if (!decider.Validate("--" + name, *value, *check, false, "--" + name + "=", &options))
+          return Refused(decider.refusal());
+      } else {
+        options.push_back({word, std::nullopt});
+        pending = true;
+        pending_check = *check;
+        pending_option = "--" + name;
+      }
+      continue;
+    }
+    if (char letter = policy.DisabledShortOption(word))
+      return Refused(std::string("option -") + letter + " has been disabled on this server.");
+    break;
+  }
+  if (!saw_dot) return Refused("invalid rsync-command syntax or options");
+
+  const bool below_root = !decider.dir_is_root();
+  // -D is part of -a, so it cannot be refused; --drop-D makes a receiver below "/" refuse to
+  // create devices and specials while keeping the file-list format the client expects.
+  if (below_root && !sender) {
+    if (input.features.drop_devices) {
+      options.push_back({"--drop-D", std::nullopt});
+    } else {
+      request.omitted.push_back("--drop-D");
+    }
+  }
+  // Filter rules travel inside the protocol, not in the argv checked here, so a client could
+  // name a merge file outside DIR; --confine-root bounds rsync's own resolution of such paths.
+  if (below_root) {
+    if (input.features.confine_root) {
+      options.push_back({"--confine-root=" + input.dir, std::nullopt});
+    } else {
+      request.omitted.push_back("--confine-root");
+    }
+  }
+  if (settings.munge_links) options.push_back({"--munge-links", std::nullopt});
+  if (settings.no_overwrite) options.push_back({"--ignore-existing", std::nullopt});
+  if (args.empty()) args.push_back({".", std::nullopt});
+
+  request.words = std::move(options);
+  request.words.push_back({"--", std::nullopt});
+  request.words.push_back({".", std::nullopt});
+  for (ServerWord& w : args) request.words.push_back(std::move(w));
+  Decision d;
+  d.verdict = Verdict::kRunRsync;
+  d.request = std::move(request);
+  return d;
+}
+
+}  // namespace rrsync

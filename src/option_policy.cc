@@ -1,0 +1,197 @@
+#include "option_policy.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace rrsync {
+
+namespace {
+
+struct LongOptionEntry {
+  std::string_view name;
+  ArgCheck check;
+};
+
+using enum ArgCheck;
+
+// The long options a stock rsync client sends to a server, as upstream rrsync (rsync 3.5.0)
+// lists them, in alphabetical order (looked up by binary search).
+constexpr LongOptionEntry kLongOptions[] = {
+    {"append", kNoArgument},
+    {"backup-dir", kPathWhenReceiving},
+    {"block-size", kUnchecked},
+    {"bwlimit", kUnchecked},
+    {"checksum-choice", kUnchecked},
+    {"checksum-seed", kUnchecked},
+    {"compare-dest", kPathWhenReceiving},
+    {"compress-choice", kUnchecked},
+    {"compress-level", kUnchecked},
+    {"compress-threads", kUnchecked},
+    {"copy-dest", kPathWhenReceiving},
+    {"copy-devices", kDisabled},
+    {"copy-unsafe-links", kNoArgument},
+    {"daemon", kDisabled},
+    {"debug", kDisabled},
+    {"delay-updates", kNoArgument},
+    {"delete", kNoArgument},
+    {"delete-after", kNoArgument},
+    {"delete-before", kNoArgument},
+    {"delete-delay", kNoArgument},
+    {"delete-during", kNoArgument},
+    {"delete-excluded", kNoArgument},
+    {"delete-missing-args", kNoArgument},
+    {"dirs", kNoArgument},
+    {"existing", kNoArgument},
+    {"fake-super", kNoArgument},
+    {"files-from", kPathAlways},
+    {"force", kNoArgument},
+    {"from0", kNoArgument},
+    {"fsync", kNoArgument},
+    {"fuzzy", kNoArgument},
+    {"group", kNoArgument},
+    {"groupmap", kUnchecked},
+    {"hard-links", kNoArgument},
+    {"iconv", kUnchecked},
+    {"ignore-errors", kNoArgument},
+    {"ignore-existing", kNoArgument},
+    {"ignore-missing-args", kNoArgument},
+    {"ignore-times", kNoArgument},
+    {"info", kUnchecked},
+    {"inplace", kNoArgument},
+    {"link-dest", kPathWhenReceiving},
+    {"links", kNoArgument},
+    {"list-only", kNoArgument},
+    {"log-file", kPathAlways},
+    {"log-format", kUnchecked},
+    {"max-alloc", kUnchecked},
+    {"max-delete", kUnchecked},
+    {"max-size", kUnchecked},
+    {"min-size", kUnchecked},
+    {"mkpath", kNoArgument},
+    {"modify-window", kUnchecked},
+    {"msgs2stderr", kNoArgument},
+    {"munge-links", kNoArgument},
+    {"new-compress", kNoArgument},
+    {"no-W", kNoArgument},
+    {"no-implied-dirs", kNoArgument},
+    {"no-msgs2stderr", kNoArgument},
+    {"no-munge-links", kDisabled},
+    {"no-r", kNoArgument},
+    {"no-relative", kNoArgument},
+    {"no-specials", kNoArgument},
+    {"numeric-ids", kNoArgument},
+    {"old-compress", kNoArgument},
+    {"one-file-system", kNoArgument},
+    {"only-write-batch", kUnchecked},
+    {"open-noatime", kNoArgument},
+    {"owner", kNoArgument},
+    {"partial", kNoArgument},
+    {"partial-dir", kPathWhenReceiving},
+    {"perms", kNoArgument},
+    {"preallocate", kNoArgument},
+    {"recursive", kNoArgument},
+    {"remove-sent-files", kNoArgument},
+    {"remove-source-files", kNoArgument},
+    {"safe-links", kNoArgument},
+    {"sender", kNoArgument},
+    {"server", kNoArgument},
+    {"size-only", kNoArgument},
+    {"skip-compress", kUnchecked},
+    {"specials", kNoArgument},
+    {"stats", kNoArgument},
+    {"stderr", kUnchecked},
+    {"suffix", kUnchecked},
+    {"super", kNoArgument},
+    {"temp-dir", kPathWhenReceiving},
+    {"timeout", kUnchecked},
+    {"times", kNoArgument},
+    {"use-qsort", kNoArgument},
+    {"usermap", kUnchecked},
+    {"write-devices", kDisabled},
+};
+
+// Short options without an argument that a client may send. "e" is absent: it only appears as
+// the capability blob at the end of a cluster.
+constexpr std::string_view kShortNoArgument = "ACDEHIJKLNORSUWXbcdgklmnopqrstuvxyz";
+// Short options followed by a number.
+constexpr std::string_view kShortWithNumber = "@B";
+// Always refused: -s (--protect-args/--secluded-args) would hide the real arguments.
+constexpr std::string_view kShortDisabled = "s";
+// Refused below "/": they make rsync follow symlinks that may lead out of DIR.
+constexpr std::string_view kShortDisabledBelowRoot = "KLk";
+
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool IsAsciiWordChar(char c) {
+  return IsAsciiDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+}  // namespace
+
+OptionPolicy::OptionPolicy(const Settings& settings, bool sender, bool dir_is_root)
+    : settings_(settings), sender_(sender), dir_is_root_(dir_is_root) {
+  short_disabled_.reserve(8);
+  short_disabled_.append(kShortDisabled.data(), kShortDisabled.size());
+  if (settings_.no_overwrite) short_disabled_.push_back('b');
+  if (!dir_is_root_)
+    short_disabled_.append(kShortDisabledBelowRoot.data(), kShortDisabledBelowRoot.size());
+}
+
+std::optional<ArgCheck> OptionPolicy::LongOption(std::string_view name) const {
+  auto it = std::lower_bound(std::begin(kLongOptions), std::end(kLongOptions), name,
+                             [](const LongOptionEntry& e, std::string_view n) { return e.name < n; });
+  if (it == std::end(kLongOptions) || it->name != name) return std::nullopt;
+  ArgCheck check = it->check;
+  // The admin's flags only ever turn options off; they never turn one on.
+  if (name == "sender" && (settings_.access == Access::kWriteOnly || !sender_)) return kDisabled;
+  if (settings_.no_delete && (name.starts_with("remove") || name.starts_with("delete")))
+    return kDisabled;
+  if (settings_.access == Access::kReadOnly && name == "log-file") return kDisabled;
+  if (settings_.no_overwrite && (name == "log-file" || name == "partial-dir" ||
+                                 name == "delay-updates" || name == "backup-dir"))
+    return kDisabled;
+  if (!dir_is_root_ && name == "copy-unsafe-links") return kDisabled;
+  return check;
+}
+
+bool OptionPolicy::ShortAllowed(char c) const {
+  return kShortNoArgument.find(c) != std::string_view::npos &&
+         short_disabled_.find(c) == std::string::npos;
+}
+
+bool OptionPolicy::IsShortCluster(std::string_view word, bool* relative) const {
+  if (word.size() < 2 || word[0] != '-') return false;
+  size_t pos = 1;
+  while (pos < word.size() && ShortAllowed(word[pos])) ++pos;
+  size_t letters_end = pos;
+  if (pos < word.size()) {
+    // The capability blob: e, digits, a dot, word characters, to the end.
+    if (word[pos] != 'e') return false;
+    ++pos;
+    while (pos < word.size() && IsAsciiDigit(word[pos])) ++pos;
+    if (pos >= word.size() || word[pos] != '.') return false;
+    ++pos;
+    while (pos < word.size() && IsAsciiWordChar(word[pos])) ++pos;
+    if (pos != word.size()) return false;
+  }
+  if (word.substr(1, letters_end - 1).find('R') != std::string_view::npos) *relative = true;
+  return true;
+}
+
+bool OptionPolicy::IsShortWithNumber(std::string_view word) const {
+  if (word.size() < 3 || word[0] != '-') return false;
+  if (kShortWithNumber.find(word[1]) == std::string_view::npos ||
+      short_disabled_.find(word[1]) != std::string::npos)
+    return false;
+  return std::all_of(word.begin() + 2, word.end(), IsAsciiDigit);
+}
+
+char OptionPolicy::DisabledShortOption(std::string_view word) const {
+  if (word.empty() || word[0] != '-') return 0;
+  size_t pos = 1;
+  while (pos < word.size() && ShortAllowed(word[pos])) ++pos;
+  if (pos < word.size() && short_disabled_.find(word[pos]) != std::string::npos) return word[pos];
+  return 0;
+}
+
+}  // namespace rrsync

@@ -1,0 +1,34 @@
+// Path resolution with the semantics of the Python functions upstream rrsync relies on
+// (posixpath.realpath, posixpath.normpath, glob.glob), so that both accept and refuse the same
+// paths. Everything is answered through a Filesystem; relative paths are taken from `cwd`.
+#ifndef RRSYNC_PATH_RESOLUTION_H_
+#define RRSYNC_PATH_RESOLUTION_H_
+
+#include <string>
+#include <vector>
+
+#include "filesystem.h"
+
+namespace rrsync {
+
+// posixpath.normpath: folds ".", "..", and repeated slashes lexically.
+std::string NormalizePath(const std::string& path);
+
+// posixpath.realpath (not strict): resolves symlinks component by component; components that do
+// not exist are kept as they are, and a symlink loop stops resolution. The result is absolute.
+// Returns false and fills *err when a symlink cannot be read.
+bool ResolveRealPath(Filesystem& fs, const std::string& cwd, const std::string& path,
+                     std::string* resolved, std::string* err);
+
+// glob.glob (not recursive): the paths matching `pattern`, in directory order; names starting
+// with "." match only a pattern component that starts with "." too. Relative patterns give
+// relative results.
+std::vector<std::string> GlobPaths(Filesystem& fs, const std::string& cwd,
+                                   const std::string& pattern);
+
+// fnmatch.fnmatchcase on one name: "*", "?", "[...]" and "[!...]".
+bool MatchesPattern(const std::string& name, const std::string& pattern);
+
+}  // namespace rrsync
+
+#endif  // RRSYNC_PATH_RESOLUTION_H_

@@ -1,0 +1,62 @@
+#include "server_command.h"
+
+#include "escape.h"
+
+namespace rrsync {
+
+bool IsPythonWhitespace(char32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
+         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+std::vector<std::string> SplitServerWords(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t length;
+    char32_t cp = DecodeUtf8(text, pos, &length);
+    if (cp == '\\') {
+      // An escape takes the next character whatever it is, except a newline (which a Python
+      // "." does not match); an escape that cannot take one is skipped.
+      if (pos + 1 < text.size() && text[pos + 1] != '\n') {
+        size_t next_length;
+        DecodeUtf8(text, pos + 1, &next_length);
+        word.append(text, pos, 1 + next_length);
+        in_word = true;
+        pos += 1 + next_length;
+        continue;
+      }
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+      pos += 1;
+      continue;
+    }
+    if (IsPythonWhitespace(cp)) {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else {
+      word.append(text, pos, length);
+      in_word = true;
+    }
+    pos += length;
+  }
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+std::string RemoveBackslashes(std::string_view word) {
+  std::string out;
+  out.reserve(word.size());
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (word[i] == '\\' && i + 1 < word.size() && word[i + 1] != '\n') ++i;
+    out += word[i];
+  }
+  return out;
+}
+
+}  // namespace rrsync
