@@ -7,6 +7,9 @@
 //   pin <argv[i]> -> <word> the same argument with each /proc/self/fd/N resolved to
 //                           "<fd:TARGET>", so runs that pin different descriptor numbers compare
 //                           equal; a deleted target's " (deleted)" suffix is kept.
+//   fd <N> <target>         every open descriptor above 2 (what rsync inherited); only when a
+//                           file "list-fds" exists in the working directory
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -67,6 +70,17 @@ int main(int argc, char** argv) {
     std::string word = argv[i];
     if (word.find("/proc/self/fd/") != std::string::npos)
       std::printf("pin %s -> %s\n", argv[i], ResolveFdSpellings(word).c_str());
+  }
+  // Probed with fcntl and readlink, which work inside the Landlock sandbox (listing /proc does not).
+  if (access("list-fds", F_OK) == 0) {
+    for (int fd = 3; fd < 1024; ++fd) {
+      if (fcntl(fd, F_GETFD) < 0) continue;
+      char target[4096];
+      ssize_t n = readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), target,
+                           sizeof(target) - 1);
+      std::printf("fd %d %s\n", fd,
+                  n < 0 ? "?" : std::string(target, static_cast<size_t>(n)).c_str());
+    }
   }
   std::ifstream status("exit-status");
   int code = 0;

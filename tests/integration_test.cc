@@ -1,0 +1,217 @@
+// The built rrsync binary, run as sshd runs it, with a stand-in rsync that records its argv.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "path_resolution.h"
+#include "test_support.h"
+
+namespace rrsync {
+namespace {
+
+using testing::MakeDirs;
+using testing::ReadFile;
+using testing::RunProgram;
+using testing::RunResult;
+using testing::WriteFile;
+
+class RrsyncBinaryTest : public ::testing::Test {
+ protected:
+  RrsyncBinaryTest() {
+    home_ = NormalizePath(tmp_ / "home");
+    dir_ = home_ + "/dir";
+    MakeDirs(dir_ + "/sub");
+    WriteFile(dir_ + "/file", "inside");
+    WriteFile(home_ + "/secret", "outside");
+  }
+
+  // Runs rrsync FLAGS... with SSH_ORIGINAL_COMMAND = `command` (unset when nullopt), from the
+  // login directory, with the recorder as rsync unless a flag says otherwise.
+  RunResult Rrsync(std::vector<std::string> flags, std::optional<std::string> command,
+                   const std::string& rsync = ARGV_RECORDER) {
+    std::vector<std::string> argv{RRSYNC_BINARY, "-rsync=" + rsync};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    std::map<std::string, std::string> env{{"SSH_CONNECTION", "192.0.2.7 50000 192.0.2.1 22"},
+                                           {"PATH", "/usr/bin:/bin"}};
+    if (command) env["SSH_ORIGINAL_COMMAND"] = *command;
+    return RunProgram(argv, env, home_);
+  }
+
+  testing::TempDir tmp_;
+  std::string home_;
+  std::string dir_;
+};
+
+TEST_F(RrsyncBinaryTest, RefusalIsOneLineNamingRrsync) {
+  RunResult r = Rrsync({"dir"}, "ls -la");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "rrsync error: SSH_ORIGINAL_COMMAND does not run rsync\n");
+  EXPECT_EQ(r.out, "");
+  // Whatever the binary is called.
+  std::filesystem::copy_file(RRSYNC_BINARY, tmp_ / "gatekeeper");
+  RunResult renamed = RunProgram({tmp_ / "gatekeeper", "dir"}, {{"SSH_ORIGINAL_COMMAND", "exit"}},
+                                 home_);
+  EXPECT_EQ(renamed.status, 1);
+  EXPECT_EQ(renamed.err, "rrsync error: SSH_ORIGINAL_COMMAND does not run rsync\n");
+}
+
+TEST_F(RrsyncBinaryTest, NotInvokedViaSshd) {
+  RunResult r = Rrsync({"dir"}, std::nullopt);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "rrsync error: Not invoked via sshd\n");
+}
+
+TEST_F(RrsyncBinaryTest, TrueIsASilentConnectivityCheck) {
+  RunResult r = Rrsync({"-ro", "dir"}, "true");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out + r.err, "");
+}
+
+TEST_F(RrsyncBinaryTest, AnswersTheProbeWithoutNamingDir) {
+  RunResult r = Rrsync({"-ro", "dir"}, "rrsync-probe v1; echo rrsync-probe-shell-1234");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "rrsync-probe ok version=0.1.0 mode=read-only\n");
+  EXPECT_EQ(Rrsync({"-wo", "dir"}, "rrsync-probe v1").out,
+            "rrsync-probe ok version=0.1.0 mode=write-only\n");
+  EXPECT_EQ(Rrsync({"dir"}, "rrsync-probe v1").out, "rrsync-probe ok version=0.1.0 mode=read-write\n");
+}
+
+TEST_F(RrsyncBinaryTest, UsageErrors) {
+  RunResult r = Rrsync({}, "true");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "rrsync error: the following arguments are required: DIR\n");
+  r = Rrsync({"-ro", "-wo", "dir"}, "true");
+  EXPECT_EQ(r.err, "rrsync error: argument -wo: not allowed with argument -ro\n");
+  r = Rrsync({"-frobnicate", "dir"}, "true");
+  EXPECT_EQ(r.err, "rrsync error: unrecognized arguments: -frobnicate\n");
+}
+
+TEST_F(RrsyncBinaryTest, HelpPrintsUsage) {
+  RunResult r = Rrsync({"-help"}, std::nullopt);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_TRUE(r.out.starts_with("usage: rrsync [-ro|-wo]")) << r.out;
+}
+
+TEST_F(RrsyncBinaryTest, MissingDirIsRefused) {
+  RunResult r = Rrsync({"-ro", "nowhere"}, "rsync --server --sender -v . x");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "rrsync error: Restricted directory does not exist!\n");
+}
+
+TEST_F(RrsyncBinaryTest, RunsRsyncInDirWithPinnedArguments) {
+  RunResult r = Rrsync({"-ro", "dir"}, "rsync --server --sender -vlogDtpre.iLsfxCIvu . /file");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("cwd " + dir_ + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("arg " + std::string(ARGV_RECORDER) +
+                       "\narg --server\narg --sender\narg -vlogDtpre.iLsfxCIvu\narg --confine-root=" +
+                       dir_ + "\narg --\narg .\narg /proc/self/fd/"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("-> <fd:" + dir_ + ">/file\n"), std::string::npos) << r.out;
+}
+
+TEST_F(RrsyncBinaryTest, RsyncInheritsOnlyThePins) {
+  WriteFile(dir_ + "/list-fds", "");
+  // A descriptor leaked to rrsync by its parent must not reach rsync.
+  int leaked = open((home_ + "/secret").c_str(), O_RDONLY);
+  ASSERT_GE(leaked, 0);
+  RunResult r = Rrsync({"dir"}, "rsync --server --sender -v . file sub/");
+  close(leaked);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string fds;
+  size_t pos = 0;
+  while ((pos = r.out.find("\nfd ", pos)) != std::string::npos) {
+    size_t end = r.out.find('\n', pos + 1);
+    std::string line = r.out.substr(pos + 1, end - pos - 1);
+    fds += line.substr(line.find(' ', 3) + 1) + ";";
+    pos = end;
+  }
+  // The leaf pin of "sub/" reuses the number the leaf check of "file" gave back.
+  EXPECT_EQ(fds, dir_ + "/sub;" + dir_ + ";") << r.out;
+}
+
+TEST_F(RrsyncBinaryTest, ExitStatusOfRsyncBecomesOurs) {
+  WriteFile(dir_ + "/exit-status", "23");
+  // Without a lock rrsync becomes rsync; with one it waits for it.
+  EXPECT_EQ(Rrsync({"-no-lock", "dir"}, "rsync --server -v . x").status, 23);
+  EXPECT_EQ(Rrsync({"dir"}, "rsync --server -v . x").status, 23);
+}
+
+TEST_F(RrsyncBinaryTest, LockKeepsASecondWriterOut) {
+  int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  RunResult busy = Rrsync({"dir"}, "rsync --server -v . x");
+  EXPECT_EQ(busy.status, 1);
+  EXPECT_EQ(busy.err, "rrsync error: Another instance of rrsync is already accessing this directory.\n");
+  EXPECT_EQ(Rrsync({"-no-lock", "dir"}, "rsync --server -v . x").status, 0);
+  EXPECT_EQ(Rrsync({"-ro", "dir"}, "rsync --server --sender -v . file").status, 0);
+  close(fd);
+  EXPECT_EQ(Rrsync({"dir"}, "rsync --server -v . x").status, 0);
+}
+
+TEST_F(RrsyncBinaryTest, LogsAcceptedAndRefusedSessionsOnlyToAnExistingFile) {
+  Rrsync({"-ro", "dir"}, "rsync --server --sender -v . file");
+  EXPECT_FALSE(testing::Exists(home_ + "/rrsync.log"));
+  WriteFile(home_ + "/rrsync.log", "");
+  Rrsync({"-ro", "dir"}, "rsync --server --sender -v . file");
+  Rrsync({"-ro", "dir"}, "rsync --server -v . x\n12:00:00 forged line");
+  std::string log = ReadFile(home_ + "/rrsync.log");
+  std::vector<std::string> lines;
+  for (size_t pos = 0, end; (end = log.find('\n', pos)) != std::string::npos; pos = end + 1)
+    lines.push_back(log.substr(pos, end - pos));
+  ASSERT_EQ(lines.size(), 2u) << log;
+  EXPECT_NE(lines[0].find(" 192.0.2.7 run ['" + std::string(ARGV_RECORDER) + "', '--server', "
+                          "'--sender', '-v', '--confine-root=" + dir_ + "', '--', '.', "
+                          "'/proc/self/fd/"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[0].find(" sandbox="), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find(" 192.0.2.7 refused 'sending to read-only server is not allowed' "
+                          "command 'rsync --server -v . x\\n12:00:00 forged line'"),
+            std::string::npos)
+      << lines[1];
+}
+
+TEST_F(RrsyncBinaryTest, NeverLogsThroughASymlink) {
+  WriteFile(tmp_ / "target.log", "");
+  ASSERT_EQ(symlink((tmp_ / "target.log").c_str(), (home_ + "/rrsync.log").c_str()), 0);
+  Rrsync({"-ro", "dir"}, "rsync --server --sender -v . file");
+  EXPECT_EQ(ReadFile(tmp_ / "target.log"), "");
+  WriteFile(home_ + "/other.log", "");
+  Rrsync({"-ro", "-log=other.log", "dir"}, "ls");
+  EXPECT_NE(ReadFile(home_ + "/other.log").find(" refused "), std::string::npos);
+}
+
+TEST_F(RrsyncBinaryTest, OlderRsyncGetsNoDropDOrConfineRootAndTheLogSaysSo) {
+  WriteFile(home_ + "/rrsync.log", "");
+  RunResult r = Rrsync({"dir"}, "rsync --server -v . x", ARGV_RECORDER_OLD_RSYNC);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("--drop-D"), std::string::npos);
+  EXPECT_EQ(r.out.find("--confine-root"), std::string::npos);
+  std::string log = ReadFile(home_ + "/rrsync.log");
+  EXPECT_NE(log.find("omitted=--drop-D(rsync lacks it) omitted=--confine-root(rsync lacks it)"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(RrsyncBinaryTest, UnreadableRsyncIsRefused) {
+  RunResult r = Rrsync({"dir"}, "rsync --server -v . x", "/nonexistent/rsync");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "rrsync error: unable to read rsync binary /nonexistent/rsync: No such file or "
+                   "directory\n");
+}
+
+TEST_F(RrsyncBinaryTest, EscapesUntrustedTextInMessages) {
+  RunResult r = Rrsync({"dir"}, "rsync --server --sender -v . \x1b[2Jlink\\\nx");
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+}  // namespace
+}  // namespace rrsync

@@ -1,0 +1,73 @@
+#include "path_resolution.h"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace rrsync {
+namespace {
+
+TEST(NormalizePath, AsPosixpath) {
+  EXPECT_EQ(NormalizePath(""), ".");
+  EXPECT_EQ(NormalizePath("/a//b/./c/"), "/a/b/c");
+  EXPECT_EQ(NormalizePath("/a/../../b"), "/b");
+  EXPECT_EQ(NormalizePath("a/../../b"), "../b");
+  EXPECT_EQ(NormalizePath("//a"), "//a");
+  EXPECT_EQ(NormalizePath("///a"), "/a");
+}
+
+TEST(ResolveRealPath, FollowsSymlinksAndKeepsMissingParts) {
+  testing::TempDir tmp;
+  std::string root = NormalizePath(tmp.path());
+  testing::MakeDirs(root + "/d/sub");
+  symlink("sub", (root + "/d/in").c_str());
+  symlink("../..", (root + "/d/sub/up").c_str());
+  symlink("loop", (root + "/d/loop").c_str());
+  RealFilesystem fs;
+  std::string out, err;
+  ASSERT_TRUE(ResolveRealPath(fs, root + "/d", "in/x/y", &out, &err));
+  EXPECT_EQ(out, root + "/d/sub/x/y");
+  ASSERT_TRUE(ResolveRealPath(fs, root + "/d", "in/up", &out, &err));
+  EXPECT_EQ(out, root);
+  ASSERT_TRUE(ResolveRealPath(fs, root + "/d", "loop/z", &out, &err));
+  EXPECT_EQ(out, root + "/d/loop/z");
+  ASSERT_TRUE(ResolveRealPath(fs, root + "/d", "", &out, &err));
+  EXPECT_EQ(out, root + "/d");
+}
+
+TEST(Glob, MatchesLikePython) {
+  EXPECT_TRUE(MatchesPattern("a.txt", "*.txt"));
+  EXPECT_TRUE(MatchesPattern("a.txt", "?.t[xy]t"));
+  EXPECT_FALSE(MatchesPattern("a.txt", "[!a]*"));
+  EXPECT_TRUE(MatchesPattern("[x", "[x"));
+  EXPECT_TRUE(MatchesPattern("]", "[]]"));
+  EXPECT_TRUE(MatchesPattern("m", "[a-z]"));
+  EXPECT_TRUE(MatchesPattern("\xc3\xa9", "?"));
+  EXPECT_FALSE(MatchesPattern("ab", "a"));
+}
+
+TEST(Glob, ExpandsInDirectoryOrderWithoutHiddenNames) {
+  testing::TempDir tmp;
+  std::string root = NormalizePath(tmp.path());
+  testing::MakeDirs(root + "/d1/x");
+  testing::MakeDirs(root + "/d2/x");
+  testing::WriteFile(root + "/f", "");
+  testing::WriteFile(root + "/.h", "");
+  RealFilesystem fs;
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(sorted(GlobPaths(fs, root, "*")), (std::vector<std::string>{"d1", "d2", "f"}));
+  EXPECT_EQ(sorted(GlobPaths(fs, root, "d*/x")), (std::vector<std::string>{"d1/x", "d2/x"}));
+  EXPECT_EQ(sorted(GlobPaths(fs, root, "*/")), (std::vector<std::string>{"d1/", "d2/"}));
+  EXPECT_EQ(GlobPaths(fs, root, ".*"), (std::vector<std::string>{".h"}));
+  EXPECT_EQ(sorted(GlobPaths(fs, root, root + "/d?")),
+            (std::vector<std::string>{root + "/d1", root + "/d2"}));
+  EXPECT_TRUE(GlobPaths(fs, root, "nothing*").empty());
+}
+
+}  // namespace
+}  // namespace rrsync

@@ -1,0 +1,36 @@
+#include "rsync_features.h"
+
+#include <gtest/gtest.h>
+
+namespace rrsync {
+namespace {
+
+TEST(RsyncFeatures, FindsOptionsOfTheInstalledRsync) {
+  RsyncFeatures f;
+  f.drop_devices = f.confine_root = false;
+  std::string err;
+  ASSERT_TRUE(DetectRsyncFeatures("/usr/bin/rsync", &f, &err)) << err;
+  EXPECT_TRUE(f.drop_devices);
+  EXPECT_TRUE(f.confine_root);
+}
+
+TEST(RsyncFeatures, OldRsyncLacksThem) {
+  RsyncFeatures f;
+  std::string err;
+  ASSERT_TRUE(DetectRsyncFeatures(ARGV_RECORDER_OLD_RSYNC, &f, &err)) << err;
+  EXPECT_FALSE(f.drop_devices);
+  EXPECT_FALSE(f.confine_root);
+  ASSERT_TRUE(DetectRsyncFeatures(ARGV_RECORDER, &f, &err)) << err;
+  EXPECT_TRUE(f.drop_devices);
+  EXPECT_TRUE(f.confine_root);
+}
+
+TEST(RsyncFeatures, UnreadableBinaryIsAnError) {
+  RsyncFeatures f;
+  std::string err;
+  EXPECT_FALSE(DetectRsyncFeatures("/nonexistent/rsync", &f, &err));
+  EXPECT_EQ(err, "unable to read rsync binary /nonexistent/rsync: No such file or directory");
+}
+
+}  // namespace
+}  // namespace rrsync
