@@ -1,0 +1,733 @@
+#include "admin_audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <linux/landlock.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "admin_authorized_keys.h"
+#include "admin_process.h"
+#include "rsync_features.h"
+
+namespace rrsync {
+
+namespace {
+
+// Untrusted text (key comments, commands, paths from users' files) is shown escaped and cut
+// short, so a crafted authorized_keys line cannot drive the admin's terminal.
+std::string Display(std::string_view s, size_t max = 200) {
+  std::string out;
+  for (char c : s.substr(0, max)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+void Add(std::vector<AuditFinding>* findings, AuditStatus status, std::string check,
+         std::string subject, std::string message) {
+  findings->push_back({status, std::move(check), std::move(subject), std::move(message)});
+}
+
+std::string ToLower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(tolower(c)); });
+  return s;
+}
+
+bool ReadSmallFile(const std::string& path, std::string* text, int* error) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    *error = errno;
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    *error = EINVAL;
+    return false;
+  }
+  text->clear();
+  char buf[8192];
+  while (text->size() < (8u << 20)) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = errno;
+      return false;
+    }
+    if (n == 0) break;
+    text->append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  if (realpath(path.c_str(), buf) == nullptr) return "";
+  return buf;
+}
+
+std::string Dirname(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// True when `inner` is `outer` or lies below it (both absolute, normalized).
+bool IsWithin(const std::string& inner, const std::string& outer) {
+  if (outer == "/") return true;
+  return inner == outer ||
+         (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+          inner[outer.size()] == '/');
+}
+
+// Names that change what a shell or the dynamic loader does before rrsync even starts. sshd
+// passes a client's variable through when an AcceptEnv pattern matches it.
+constexpr const char* kDangerousEnv[] = {"LD_PRELOAD",
+                                         "LD_LIBRARY_PATH",
+                                         "LD_AUDIT",
+                                         "BASH_ENV",
+                                         "ENV",
+                                         "PATH",
+                                         "IFS",
+                                         "SHELLOPTS",
+                                         "BASHOPTS",
+                                         "PS4",
+                                         "HOME",
+                                         "SHELL",
+                                         "GCONV_PATH",
+                                         "PYTHONPATH",
+                                         "PYTHONSTARTUP",
+                                         "PERL5OPT",
+                                         "PERL5LIB",
+                                         "BASH_FUNC_x%%",
+                                         "LOCPATH",
+                                         "NLSPATH",
+                                         "HOSTALIASES",
+                                         "RESOLV_HOST_CONF",
+                                         "TMPDIR",
+                                         "RSYNC_RSH",
+                                         "RSYNC_CONNECT_PROG",
+                                         "SSH_ORIGINAL_COMMAND",
+                                         "SSH_CONNECTION",
+                                         "SSH_CLIENT",
+                                         "SSH_USER_AUTH",
+                                         "POPT_ALIASES"};
+
+// Expands sshd's AuthorizedKeysFile tokens (%h %u %U %%) and makes the result absolute.
+std::string ExpandKeysFile(const std::string& pattern, const PasswdEntry& user) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '%' && i + 1 < pattern.size()) {
+      char t = pattern[++i];
+      if (t == 'h')
+        out += user.home;
+      else if (t == 'u')
+        out += user.name;
+      else if (t == 'U')
+        out += std::to_string(user.uid);
+      else if (t == '%')
+        out += '%';
+      else {
+        out += '%';
+        out += t;
+      }
+    } else {
+      out += pattern[i];
+    }
+  }
+  if (out.empty() || out[0] != '/') out = user.home + "/" + out;
+  return out;
+}
+
+struct RrsyncCommand {
+  std::string binary;
+  std::vector<std::string> flags;
+  std::string dir;
+  bool read_only = false;
+  std::string log_file;
+  std::string rsync;
+  std::string sandbox;
+  std::string config;  // -config=FILE: modules instead of DIR
+  std::vector<std::string> unknown;
+};
+
+bool ParseRrsyncCommand(const std::vector<std::string>& words, RrsyncCommand* cmd) {
+  if (words.empty()) return false;
+  cmd->binary = words[0];
+  for (size_t i = 1; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (i + 1 == words.size() && (w.empty() || w[0] != '-') && cmd->config.empty()) {
+      cmd->dir = w;
+      break;
+    }
+    cmd->flags.push_back(w);
+    if (w == "-ro")
+      cmd->read_only = true;
+    else if (w.rfind("-log=", 0) == 0)
+      cmd->log_file = w.substr(5);
+    else if (w.rfind("-rsync=", 0) == 0)
+      cmd->rsync = w.substr(7);
+    else if (w.rfind("-sandbox=", 0) == 0)
+      cmd->sandbox = w.substr(9);
+    else if (w.rfind("-config=", 0) == 0)
+      cmd->config = w.substr(8);
+    else if (w.rfind("-module=", 0) == 0 || w.rfind("-modules=", 0) == 0)
+      continue;
+    else if (w != "-wo" && w != "-munge" && w != "-absolute" && w != "-no-del" && w != "-no-lock" &&
+             w != "-no-overwrite") {
+      cmd->unknown.push_back(w);
+    }
+  }
+  return !cmd->dir.empty() || !cmd->config.empty();
+}
+
+std::string FindInPath(const std::string& name) {
+  // sshd's default PATH for the session; a forced command without a slash is looked up there.
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"}) {
+    std::string p = std::string(dir) + "/" + name;
+    if (access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+
+struct UserAudit {
+  bool has_rrsync_key = false;
+  std::vector<std::string> writable_dirs;  // DIRs of keys that allow uploads
+  std::set<std::string> rsync_paths;
+};
+
+void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::string& where,
+                  const AuthorizedKey& key, UserAudit* state, std::vector<AuditFinding>* findings) {
+  const KeyOption* command = key.Find("command");
+  const std::string subject = user.name + ": " + where;
+  const std::string label = key.key.comment.empty() ? key.key.type : Display(key.key.comment, 60);
+  if (command == nullptr) {
+    if (user.uid == 0) {
+      std::string prl = sshd.Get("permitrootlogin", "prohibit-password");
+      bool sshd_blocks = prl == "forced-commands-only" || prl == "no";
+      Add(findings, sshd_blocks ? AuditStatus::kWarn : AuditStatus::kFail,
+          "key.root_without_command", subject,
+          "root key (" + label + ") has no forced command: " +
+              (sshd_blocks ? "sshd ignores it while PermitRootLogin is " + prl + ", remove it"
+                           : "it opens a root shell"));
+    } else {
+      Add(findings, AuditStatus::kWarn, "key.without_command", subject,
+          "key (" + label + ") has no forced command: it opens a shell for " + user.name);
+    }
+    return;
+  }
+  std::vector<std::string> words;
+  std::string split_err;
+  if (!SplitShellWords(command->value, &words, &split_err) || words.empty() ||
+      Basename(words[0]).find("rrsync") == std::string::npos) {
+    return;  // some other forced command: not ours to judge
+  }
+  state->has_rrsync_key = true;
+  RrsyncCommand cmd;
+  if (!ParseRrsyncCommand(words, &cmd)) {
+    Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,
+        "rrsync command \"" + Display(command->value) + "\" names no DIR");
+    return;
+  }
+  if (key.Find("restrict") != nullptr) {
+    Add(findings, AuditStatus::kPass, "key.restrict", subject,
+        "rrsync key (" + label + ") has restrict");
+  } else {
+    Add(findings, AuditStatus::kFail, "key.restrict", subject,
+        "rrsync key (" + label +
+            ") lacks restrict: the client can forward ports and the agent, and get a pty");
+  }
+
+  std::string binary = cmd.binary;
+  if (binary.find('/') == std::string::npos) {
+    binary = FindInPath(cmd.binary);
+    Add(findings, AuditStatus::kWarn, "key.rrsync_path", subject,
+        "rrsync is named without a path; sshd's PATH picks " +
+            (binary.empty() ? std::string("nothing") : binary) + ": write the absolute path");
+  }
+  std::string problem;
+  if (binary.empty()) {
+    Add(findings, AuditStatus::kFail, "key.rrsync_path", subject,
+        "\"" + Display(cmd.binary) + "\" does not resolve to a program");
+  } else if (!CheckTrustedExecutable(binary, &problem)) {
+    Add(findings, AuditStatus::kFail, "key.rrsync_path", subject, Display(problem));
+  } else {
+    Add(findings, AuditStatus::kPass, "key.rrsync_path", subject, Display(binary) + " is root's");
+  }
+
+  std::string dir = cmd.dir.empty() || cmd.dir[0] == '/' ? cmd.dir : user.home + "/" + cmd.dir;
+  std::string real_dir = dir.empty() ? "" : RealPath(dir);
+  if (!cmd.config.empty()) {
+    // Modules: rrsync itself insists that the file is root's; audit only checks it is there.
+    struct stat cst;
+    if (stat(cmd.config.c_str(), &cst) != 0 || !S_ISREG(cst.st_mode)) {
+      Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,
+          "config file \"" + Display(cmd.config) + "\" does not exist");
+    } else {
+      Add(findings, AuditStatus::kPass, "key.rrsync_dir", subject,
+          "modules from " + Display(cmd.config) + " (not audited here)");
+    }
+  } else if (real_dir.empty() || !IsDirectory(real_dir)) {
+    Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,
+        "DIR \"" + Display(dir) + "\" does not exist");
+  } else {
+    Add(findings, AuditStatus::kPass, "key.rrsync_dir", subject,
+        "DIR " + Display(real_dir) + " exists");
+    if (!cmd.read_only) state->writable_dirs.push_back(real_dir);
+  }
+  for (const std::string& u : cmd.unknown) {
+    Add(findings, AuditStatus::kWarn, "key.rrsync_option", subject,
+        "unknown rrsync option \"" + Display(u) + "\": rrsync will refuse every session");
+  }
+  if (cmd.sandbox == "off") {
+    Add(findings, AuditStatus::kWarn, "key.sandbox", subject,
+        "-sandbox=off: rsync runs without Landlock confinement");
+  }
+  if (!cmd.rsync.empty()) {
+    if (!CheckTrustedExecutable(cmd.rsync, &problem)) {
+      Add(findings, AuditStatus::kFail, "key.rsync_path", subject, Display(problem));
+    } else {
+      state->rsync_paths.insert(cmd.rsync);
+    }
+  }
+  // rrsync appends to rrsync.log in the login directory when that file exists, so the default
+  // is checked too, but only once it is there.
+  std::string log_name = cmd.log_file.empty() ? "rrsync.log" : cmd.log_file;
+  std::string log = log_name[0] == '/' ? log_name : user.home + "/" + log_name;
+  struct stat log_st;
+  if (!cmd.log_file.empty() || lstat(log.c_str(), &log_st) == 0) {
+    std::string log_dir = RealPath(Dirname(log));
+    struct stat st;
+    if (log_dir.empty()) {
+      Add(findings, AuditStatus::kFail, "key.log_file", subject,
+          "the directory of log file \"" + Display(log) + "\" does not exist");
+    } else if (!real_dir.empty() && !cmd.read_only && IsWithin(log_dir, real_dir)) {
+      Add(findings, AuditStatus::kFail, "key.log_file", subject,
+          "log file \"" + Display(log) +
+              "\" lies inside the writable DIR: the client can replace it");
+    } else if (lstat(log.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      Add(findings, AuditStatus::kFail, "key.log_file", subject,
+          "log file \"" + Display(log) + "\" is not a regular file");
+    } else if (lstat(log.c_str(), &st) != 0) {
+      Add(findings, AuditStatus::kWarn, "key.log_file", subject,
+          "log file \"" + Display(log) +
+              "\" does not exist: rrsync logs nothing until it is created");
+    } else {
+      Add(findings, AuditStatus::kPass, "key.log_file", subject, "log file " + Display(log));
+    }
+  }
+}
+
+void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
+               std::vector<AuditFinding>* findings, std::set<std::string>* rsync_paths) {
+  std::vector<std::string> files;
+  auto it = sshd.values.find("authorizedkeysfile");
+  if (it != sshd.values.end()) {
+    for (const std::string& value : it->second) {
+      std::vector<std::string> words;
+      std::string ignored;
+      if (!SplitShellWords(value, &words, &ignored)) words = {value};
+      for (const std::string& w : words) {
+        if (w != "none") files.push_back(ExpandKeysFile(w, user));
+      }
+    }
+  } else {
+    files = {user.home + "/.ssh/authorized_keys"};
+  }
+  UserAudit state;
+  std::vector<AuditFinding> user_findings;
+  int keys = 0;
+  for (const std::string& file : files) {
+    std::string text;
+    int error = 0;
+    if (!ReadSmallFile(file, &text, &error)) {
+      if (error != ENOENT) {
+        Add(&user_findings, AuditStatus::kWarn, "keys.unreadable", user.name,
+            "cannot read \"" + Display(file) + "\": " + strerror(error));
+      }
+      continue;
+    }
+    std::string shown =
+        IsWithin(file, user.home) && user.home != "/" ? "~" + file.substr(user.home.size()) : file;
+    size_t pos = 0;
+    int line_no = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
+      pos = nl == std::string::npos ? text.size() : nl + 1;
+      ++line_no;
+      if (IsBlankOrComment(line)) continue;
+      ++keys;
+      std::string where = Display(shown) + " line " + std::to_string(line_no);
+      AuthorizedKey key;
+      std::string parse_err;
+      if (!ParseAuthorizedKeyLine(line, &key, &parse_err)) {
+        Add(&user_findings, AuditStatus::kWarn, "key.unparsable", user.name + ": " + where,
+            "line not understood (" + parse_err + "): check it by hand");
+        continue;
+      }
+      AuditKeyLine(sshd, user, where, key, &state, &user_findings);
+    }
+  }
+  if (!named && user.uid != 0 && !state.has_rrsync_key) return;
+  if (keys == 0 && named) {
+    // No key for root is the safest state; a user named on the command line was expected to
+    // have one.
+    Add(&user_findings, user.uid == 0 ? AuditStatus::kPass : AuditStatus::kWarn, "keys.none",
+        user.name, "no authorized keys");
+  }
+  findings->insert(findings->end(), user_findings.begin(), user_findings.end());
+  rsync_paths->insert(state.rsync_paths.begin(), state.rsync_paths.end());
+  if (!state.has_rrsync_key) return;
+
+  // sshd runs a forced command as `SHELL -c COMMAND`, so the login shell runs first.
+  const std::string shell = Basename(user.shell);
+  if (shell == "nologin" || shell == "false" || user.shell.empty()) {
+    Add(findings, AuditStatus::kFail, "user.shell", user.name,
+        "login shell " + Display(user.shell) +
+            " refuses to run commands, so sshd cannot start rrsync: use /bin/sh");
+  } else if (shell == "bash" || shell == "rbash") {
+    bool home_exposed = false;
+    for (const std::string& d : state.writable_dirs) {
+      if (IsWithin(RealPath(user.home), d)) home_exposed = true;
+    }
+    Add(findings, home_exposed ? AuditStatus::kFail : AuditStatus::kWarn, "user.shell", user.name,
+        std::string("login shell is bash, which reads ~/.bashrc before the forced command") +
+            (home_exposed ? " and the home directory is inside a writable DIR: a client can "
+                            "upload a .bashrc and run anything"
+                          : ": use /bin/sh (see BASH SECURITY ISSUE in rrsync(1))"));
+  } else {
+    Add(findings, AuditStatus::kPass, "user.shell", user.name,
+        "login shell " + Display(user.shell));
+  }
+}
+
+}  // namespace
+
+std::string SshdSettings::Get(const std::string& keyword, const std::string& fallback) const {
+  auto it = values.find(keyword);
+  if (it == values.end() || it->second.empty()) return fallback;
+  return it->second.front();
+}
+
+SshdSettings ParseSshdSettings(std::string_view text) {
+  SshdSettings settings;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    size_t space = line.find(' ');
+    if (space == std::string_view::npos || space == 0) continue;
+    settings.values[ToLower(std::string(line.substr(0, space)))].push_back(
+        std::string(line.substr(space + 1)));
+  }
+  return settings;
+}
+
+void AuditSshdSettings(const SshdSettings& sshd, std::vector<AuditFinding>* findings) {
+  const std::string subject = "sshd";
+  std::string prl = sshd.Get("permitrootlogin", "prohibit-password");
+  if (prl == "forced-commands-only" || prl == "no") {
+    Add(findings, AuditStatus::kPass, "sshd.permit_root_login", subject, "PermitRootLogin " + prl);
+  } else if (prl == "yes") {
+    Add(findings, AuditStatus::kFail, "sshd.permit_root_login", subject,
+        "PermitRootLogin yes: root can log in with a password or any key; set "
+        "forced-commands-only");
+  } else {
+    Add(findings, AuditStatus::kWarn, "sshd.permit_root_login", subject,
+        "PermitRootLogin " + Display(prl) +
+            ": any root key without a forced command opens a shell; set forced-commands-only");
+  }
+
+  std::string pue = sshd.Get("permituserenvironment", "no");
+  if (pue == "no") {
+    Add(findings, AuditStatus::kPass, "sshd.permit_user_environment", subject,
+        "PermitUserEnvironment no");
+  } else {
+    Add(findings, AuditStatus::kFail, "sshd.permit_user_environment", subject,
+        "PermitUserEnvironment " + Display(pue) +
+            ": ~/.ssh/environment and environment=\"\" can set LD_PRELOAD for the forced "
+            "command; set no");
+  }
+
+  std::vector<std::string> dangerous;
+  std::string accepted;
+  auto it = sshd.values.find("acceptenv");
+  if (it != sshd.values.end()) {
+    for (const std::string& value : it->second) {
+      std::vector<std::string> patterns;
+      std::string ignored;
+      if (!SplitShellWords(value, &patterns, &ignored)) patterns = {value};
+      for (const std::string& p : patterns) {
+        if (!accepted.empty()) accepted += ' ';
+        accepted += p;
+        for (const char* name : kDangerousEnv) {
+          if (fnmatch(p.c_str(), name, 0) == 0) {
+            dangerous.push_back(Display(p) + " (matches " + name + ")");
+            break;
+          }
+        }
+      }
+    }
+  }
+  if (!dangerous.empty()) {
+    std::string list;
+    for (const std::string& d : dangerous) list += (list.empty() ? "" : ", ") + d;
+    Add(findings, AuditStatus::kFail, "sshd.accept_env", subject,
+        "AcceptEnv lets clients set variables the shell or loader obey: " + list);
+  } else {
+    Add(findings, AuditStatus::kPass, "sshd.accept_env", subject,
+        "AcceptEnv " + (accepted.empty() ? std::string("(none)") : Display(accepted)));
+  }
+
+  bool disabled = sshd.Get("disableforwarding", "no") == "yes";
+  std::string agent = sshd.Get("allowagentforwarding", "yes");
+  if (disabled || agent == "no") {
+    Add(findings, AuditStatus::kPass, "sshd.allow_agent_forwarding", subject,
+        disabled ? "DisableForwarding yes" : "AllowAgentForwarding no");
+  } else {
+    Add(findings, AuditStatus::kWarn, "sshd.allow_agent_forwarding", subject,
+        "AllowAgentForwarding " + Display(agent) +
+            ": only each key's restrict stops agent forwarding; set no");
+  }
+  std::string tcp = sshd.Get("allowtcpforwarding", "yes");
+  if (disabled || tcp == "no") {
+    Add(findings, AuditStatus::kPass, "sshd.allow_tcp_forwarding", subject,
+        disabled ? "DisableForwarding yes" : "AllowTcpForwarding no");
+  } else {
+    Add(findings, AuditStatus::kWarn, "sshd.allow_tcp_forwarding", subject,
+        "AllowTcpForwarding " + Display(tcp) +
+            ": only each key's restrict stops port forwarding; set no");
+  }
+  std::string akc = sshd.Get("authorizedkeyscommand", "none");
+  if (akc != "none") {
+    Add(findings, AuditStatus::kWarn, "sshd.authorized_keys_command", subject,
+        "AuthorizedKeysCommand " + Display(akc) + ": the keys it supplies are not audited");
+  }
+}
+
+std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
+  std::vector<PasswdEntry> entries;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line(text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos));
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::vector<std::string> fields;
+    size_t start = 0;
+    while (true) {
+      size_t colon = line.find(':', start);
+      fields.push_back(line.substr(start, colon == std::string::npos ? line.npos : colon - start));
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+    if (fields.size() != 7 || fields[0].empty()) continue;
+    char* end = nullptr;
+    PasswdEntry e;
+    e.name = fields[0];
+    e.uid = static_cast<unsigned>(strtoul(fields[2].c_str(), &end, 10));
+    if (fields[2].empty() || *end != '\0') continue;
+    e.gid = static_cast<unsigned>(strtoul(fields[3].c_str(), &end, 10));
+    e.home = fields[5];
+    e.shell = fields[6];
+    entries.push_back(e);
+  }
+  return entries;
+}
+
+bool CheckTrustedExecutable(const std::string& path, std::string* problem) {
+  if (path.empty() || path[0] != '/') {
+    *problem = "\"" + path + "\" is not an absolute path";
+    return false;
+  }
+  std::string real = RealPath(path);
+  struct stat st;
+  if (real.empty() || stat(real.c_str(), &st) != 0) {
+    *problem = "\"" + path + "\" does not exist";
+    return false;
+  }
+  if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+    *problem = "\"" + path + "\" is not an executable file";
+    return false;
+  }
+  // A name can be swapped by whoever may write to any directory on the way to it, on the path
+  // as written (symlinks there can be re-pointed) as well as on the resolved one.
+  std::vector<std::string> to_check = {real};
+  for (const std::string& p : {path, real}) {
+    std::string d = Dirname(p);
+    while (true) {
+      to_check.push_back(d);
+      if (d == "/") break;
+      d = Dirname(d);
+    }
+  }
+  for (const std::string& p : to_check) {
+    if (stat(p.c_str(), &st) != 0) {
+      *problem = "cannot stat \"" + p + "\": " + strerror(errno);
+      return false;
+    }
+    if (st.st_uid != 0) {
+      *problem = "\"" + p + "\" (on the way to " + path + ") is owned by uid " +
+                 std::to_string(st.st_uid) + ", not root";
+      return false;
+    }
+    if ((st.st_mode & 022) != 0) {
+      *problem = "\"" + p + "\" (on the way to " + path + ") is writable by group or others";
+      return false;
+    }
+  }
+  return true;
+}
+
+int LandlockAbiVersion() {
+  long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return abi < 0 ? 0 : static_cast<int>(abi);
+}
+
+bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, std::string* err) {
+  findings->clear();
+  std::vector<std::string> argv = {options.sshd, "-T"};
+  if (!options.sshd_config.empty()) {
+    argv.push_back("-f");
+    argv.push_back(options.sshd_config);
+  }
+  ProcessResult run;
+  if (!RunProcess(argv, 60, &run, err)) return false;
+  if (run.exit_code != 0) {
+    std::string why = run.err;
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    *err = "sshd -T failed: " + Display(why, 400);
+    return false;
+  }
+  SshdSettings sshd = ParseSshdSettings(run.out);
+  AuditSshdSettings(sshd, findings);
+
+  std::string passwd_text;
+  int error = 0;
+  if (!ReadSmallFile(options.passwd, &passwd_text, &error)) {
+    *err = "Failed to read \"" + options.passwd + "\": " + strerror(error);
+    return false;
+  }
+  std::vector<PasswdEntry> entries = ParsePasswd(passwd_text);
+  std::set<std::string> rsync_paths = {options.rsync};
+  if (options.users.empty()) {
+    for (const PasswdEntry& e : entries) AuditUser(sshd, e, e.uid == 0, findings, &rsync_paths);
+  } else {
+    for (const std::string& name : options.users) {
+      auto it = std::find_if(entries.begin(), entries.end(),
+                             [&](const PasswdEntry& e) { return e.name == name; });
+      if (it == entries.end()) {
+        *err = "no such user \"" + name + "\" in " + options.passwd;
+        return false;
+      }
+      AuditUser(sshd, *it, true, findings, &rsync_paths);
+    }
+  }
+
+  int abi = LandlockAbiVersion();
+  if (abi == 0) {
+    Add(findings, AuditStatus::kWarn, "kernel.landlock", "kernel",
+        "Landlock is unavailable: rrsync -sandbox=auto runs rsync unconfined, -sandbox=require "
+        "refuses every session");
+  } else if (abi < 2) {
+    Add(findings, AuditStatus::kWarn, "kernel.landlock", "kernel",
+        "Landlock ABI 1: uploads need ABI 2 (REFER) to be confined");
+  } else {
+    Add(findings, AuditStatus::kPass, "kernel.landlock", "kernel",
+        "Landlock ABI " + std::to_string(abi));
+  }
+
+  for (const std::string& rsync : rsync_paths) {
+    RsyncFeatures features;
+    std::string feature_err;
+    if (!DetectRsyncFeatures(rsync, &features, &feature_err)) {
+      Add(findings, AuditStatus::kFail, "rsync.features", Display(rsync),
+          "cannot inspect rsync: " + Display(feature_err));
+      continue;
+    }
+    std::string missing;
+    if (!features.drop_devices) missing += " --drop-D";
+    if (!features.confine_root) missing += " --confine-root";
+    if (missing.empty()) {
+      Add(findings, AuditStatus::kPass, "rsync.features", Display(rsync),
+          "rsync knows --drop-D and --confine-root");
+    } else {
+      Add(findings, AuditStatus::kWarn, "rsync.features", Display(rsync),
+          "rsync lacks" + missing + " (rsync 3.5.0 or later has them): rrsync runs it without");
+    }
+  }
+  return true;
+}
+
+const char* AuditStatusName(AuditStatus status) {
+  switch (status) {
+    case AuditStatus::kPass:
+      return "PASS";
+    case AuditStatus::kWarn:
+      return "WARN";
+    case AuditStatus::kFail:
+      return "FAIL";
+  }
+  return "FAIL";
+}
+
+std::string FormatAuditText(const std::vector<AuditFinding>& findings) {
+  std::string out;
+  int counts[3] = {0, 0, 0};
+  for (const AuditFinding& f : findings) {
+    out += std::string(AuditStatusName(f.status)) + " " + f.subject + ": " + f.message + "\n";
+    ++counts[static_cast<int>(f.status)];
+  }
+  out += "audit: " + std::to_string(counts[2]) + " FAIL, " + std::to_string(counts[1]) + " WARN, " +
+         std::to_string(counts[0]) + " PASS\n";
+  return out;
+}
+
+std::string FormatAuditJson(const std::vector<AuditFinding>& findings) {
+  nlohmann::json doc;
+  doc["findings"] = nlohmann::json::array();
+  int counts[3] = {0, 0, 0};
+  for (const AuditFinding& f : findings) {
+    doc["findings"].push_back({{"status", AuditStatusName(f.status)},
+                               {"check", f.check},
+                               {"subject", f.subject},
+                               {"message", f.message}});
+    ++counts[static_cast<int>(f.status)];
+  }
+  doc["pass"] = counts[0];
+  doc["warn"] = counts[1];
+  doc["fail"] = counts[2];
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace rrsync

@@ -1,0 +1,86 @@
+// `rrsync-admin audit`: checks a server's sshd settings, authorized keys, login shells, kernel and
+// rsync for the mistakes that silently undo an rrsync restriction.
+#ifndef RRSYNC_ADMIN_AUDIT_H_
+#define RRSYNC_ADMIN_AUDIT_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rrsync {
+
+enum class AuditStatus { kPass, kWarn, kFail };
+
+// One line of the report. `check` is a stable identifier (e.g. "sshd.permit_root_login") for
+// scripts and tests; `subject` says what was looked at (sshd, kernel, a user, a key line).
+struct AuditFinding {
+  AuditStatus status = AuditStatus::kPass;
+  std::string check;
+  std::string subject;
+  std::string message;
+};
+
+// The effective sshd settings, as `sshd -T` prints them: lower-case keyword, then value.
+// Keywords printed once per value (acceptenv) keep every value.
+struct SshdSettings {
+  std::map<std::string, std::vector<std::string>> values;
+
+  // The first value of `keyword`, or `fallback` when sshd did not print it.
+  std::string Get(const std::string& keyword, const std::string& fallback = "") const;
+};
+
+// Parses the text `sshd -T` prints.
+SshdSettings ParseSshdSettings(std::string_view text);
+
+// Judges the server-wide settings: PermitRootLogin, PermitUserEnvironment, AcceptEnv,
+// AllowAgentForwarding, AllowTcpForwarding (DisableForwarding covers both),
+// AuthorizedKeysCommand.
+void AuditSshdSettings(const SshdSettings& sshd, std::vector<AuditFinding>* findings);
+
+// One account, as /etc/passwd describes it.
+struct PasswdEntry {
+  std::string name;
+  unsigned uid = 0;
+  unsigned gid = 0;
+  std::string home;
+  std::string shell;
+};
+
+// Parses passwd(5) text. Malformed lines are skipped.
+std::vector<PasswdEntry> ParsePasswd(std::string_view text);
+
+// Checks that `path` is an executable regular file that only root can replace: the file and
+// every directory on the way to it, before and after resolving symlinks, are owned by root and
+// not writable by group or others. Returns false and says why in *problem otherwise.
+bool CheckTrustedExecutable(const std::string& path, std::string* problem);
+
+// The kernel's Landlock ABI version, 0 when Landlock is unavailable.
+int LandlockAbiVersion();
+
+// Where audit takes its inputs from. The defaults read the running system; tests point them
+// at scratch files so nothing on the machine is read or changed by accident.
+struct AuditOptions {
+  std::vector<std::string> users;  // empty: root, and every user whose keys mention rrsync
+  std::string sshd = "/usr/sbin/sshd";
+  std::string sshd_config;  // passed as `sshd -T -f FILE` when not empty
+  std::string passwd = "/etc/passwd";
+  std::string rsync = "/usr/bin/rsync";
+};
+
+// Runs every check. Returns false and fills *err only when the audit itself could not run
+// (sshd -T failed, the passwd file is unreadable, a named user does not exist).
+bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, std::string* err);
+
+// "PASS", "WARN" or "FAIL".
+const char* AuditStatusName(AuditStatus status);
+
+// The report as text: one `STATUS subject: message` line per finding and a summary line.
+std::string FormatAuditText(const std::vector<AuditFinding>& findings);
+
+// The report as a JSON document: {"findings": [...], "pass": N, "warn": N, "fail": N}.
+std::string FormatAuditJson(const std::vector<AuditFinding>& findings);
+
+}  // namespace rrsync
+
+#endif  // RRSYNC_ADMIN_AUDIT_H_

@@ -1,0 +1,343 @@
+#include "admin_authorize.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "admin_audit.h"
+#include "admin_process.h"
+
+namespace rrsync {
+
+namespace {
+
+// Characters that would need more than single quotes in the shell the forced command runs
+// through, or an escape inside the command="..." option.
+bool IsSafeForCommand(const std::string& s) {
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '\'' || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+bool IsPrintable(const std::string& s) {
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string Errno(int e) { return strerror(e); }
+
+bool ReadAllFd(int fd, size_t limit, std::string* text, std::string* err) {
+  text->clear();
+  char buf[8192];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *err = Errno(errno);
+      return false;
+    }
+    if (n == 0) return true;
+    text->append(buf, static_cast<size_t>(n));
+    if (text->size() > limit) {
+      *err = "file is larger than " + std::to_string(limit) + " bytes";
+      return false;
+    }
+  }
+}
+
+bool WriteAllFd(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool ReadPublicKey(const std::string& path, PublicKey* key, std::string* fingerprint,
+                   std::string* err) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) {
+    *err = "Failed to open \"" + path + "\": " + Errno(errno);
+    return false;
+  }
+  std::string text, read_err;
+  if (!ReadAllFd(fd.get(), 64 * 1024, &text, &read_err)) {
+    *err = "Failed to read \"" + path + "\": " + read_err;
+    return false;
+  }
+  std::string parse_err;
+  if (!ParsePublicKeyText(text, key, &parse_err)) {
+    *err = "\"" + path + "\" is not usable: " + parse_err;
+    return false;
+  }
+  ProcessResult run;
+  if (!RunProcess({"ssh-keygen", "-l", "-f", path}, 30, &run, err)) return false;
+  if (run.exit_code != 0) {
+    *err = "ssh-keygen -l rejects \"" + path + "\"";
+    return false;
+  }
+  *fingerprint = run.out;
+  while (!fingerprint->empty() && fingerprint->back() == '\n') fingerprint->pop_back();
+  return true;
+}
+
+bool GenerateKey(const std::string& file, const std::string& comment, std::string* err) {
+  struct stat st;
+  for (const std::string& p : {file, file + ".pub"}) {
+    if (lstat(p.c_str(), &st) == 0) {
+      *err = "\"" + p + "\" already exists; refusing to overwrite a key";
+      return false;
+    }
+  }
+  ProcessResult run;
+  if (!RunProcess({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file}, 60,
+                  &run, err)) {
+    return false;
+  }
+  if (run.exit_code != 0) {
+    *err = "ssh-keygen failed to create \"" + file + "\": " + run.err;
+    while (!err->empty() && err->back() == '\n') err->pop_back();
+    return false;
+  }
+  return true;
+}
+
+std::string RandomSuffix() {
+  std::random_device rd;
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s;
+  for (int i = 0; i < 10; ++i) s += kChars[rd() % (sizeof kChars - 1)];
+  return s;
+}
+
+}  // namespace
+
+bool CheckAuthorizeSpec(const AuthorizeSpec& spec, std::string* err) {
+  if (spec.read_only && spec.write_only) {
+    *err = "--ro and --wo contradict each other";
+    return false;
+  }
+  if (spec.read_only && spec.no_overwrite) {
+    *err = "--no-overwrite governs uploads, which --ro refuses: they contradict each other";
+    return false;
+  }
+  if (spec.rrsync_path.empty() || spec.rrsync_path[0] != '/' ||
+      !IsSafeForCommand(spec.rrsync_path)) {
+    *err = "the rrsync path must be absolute, without quotes, backslashes or control characters";
+    return false;
+  }
+  if (spec.dir.empty() || spec.dir[0] != '/' || !IsSafeForCommand(spec.dir)) {
+    *err = "DIR must not hold quotes, backslashes or control characters";
+    return false;
+  }
+  for (char c : spec.from) {
+    if (!(isalnum(static_cast<unsigned char>(c)) ||
+          std::string_view(".:*?!/_,-%").find(c) != std::string_view::npos)) {
+      *err = "--from must be a comma-separated list of host or address patterns";
+      return false;
+    }
+  }
+  if (!IsPrintable(spec.comment)) {
+    *err = "--comment must not hold control characters";
+    return false;
+  }
+  return true;
+}
+
+bool BuildAuthorizedLine(const AuthorizeSpec& spec, const PublicKey& key, std::string* line,
+                         std::string* err) {
+  if (!CheckAuthorizeSpec(spec, err)) return false;
+  std::string command = ShellQuote(spec.rrsync_path);
+  if (spec.read_only) command += " -ro";
+  if (spec.write_only) command += " -wo";
+  if (spec.munge) command += " -munge";
+  if (spec.no_delete) command += " -no-del";
+  if (spec.no_overwrite) command += " -no-overwrite";
+  command += " " + ShellQuote(spec.dir);
+
+  AuthorizedKey entry;
+  entry.options.push_back({"restrict", "", false});
+  entry.options.push_back({"command", command, true});
+  if (!spec.from.empty()) entry.options.push_back({"from", spec.from, true});
+  entry.key = key;
+  if (!spec.comment.empty()) entry.key.comment = spec.comment;
+  *line = FormatAuthorizedKeyLine(entry);
+  return true;
+}
+
+bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::string* err) {
+  *outcome = AuthorizeOutcome();
+  if (request.key_file.empty() == request.generate_file.empty()) {
+    *err = "give exactly one of --key and --generate";
+    return false;
+  }
+  errno = 0;
+  struct passwd* pw = getpwnam(request.user.c_str());
+  if (pw == nullptr) {
+    *err = "no such user \"" + request.user + "\"";
+    return false;
+  }
+  const uid_t uid = pw->pw_uid;
+  const gid_t gid = pw->pw_gid;
+  const std::string home = pw->pw_dir;
+
+  AuthorizeSpec spec = request.spec;
+  spec.dir = request.dir;
+  if (!spec.dir.empty() && spec.dir[0] != '/') spec.dir = home + "/" + spec.dir;
+  while (spec.dir.size() > 1 && spec.dir.back() == '/') spec.dir.pop_back();
+  if (!CheckAuthorizeSpec(spec, err)) return false;
+  struct stat st;
+  if (stat(spec.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *err = "DIR \"" + spec.dir + "\" does not exist or is not a directory";
+    return false;
+  }
+  std::string problem;
+  if (!CheckTrustedExecutable(spec.rrsync_path, &problem)) {
+    *err = "refusing rrsync path \"" + spec.rrsync_path + "\": " + problem;
+    return false;
+  }
+
+  PublicKey key;
+  std::string key_file = request.key_file;
+  if (!request.generate_file.empty()) {
+    if (request.dry_run) {
+      key.type = "ssh-ed25519";
+      key.blob = "<new-key>";
+      outcome->fingerprint = "(a new ed25519 key would be generated)";
+    } else {
+      std::string comment = spec.comment.empty() ? "rrsync-" + request.user : spec.comment;
+      if (!GenerateKey(request.generate_file, comment, err)) return false;
+      outcome->generated = true;
+      key_file = request.generate_file + ".pub";
+    }
+  }
+  if (key.blob.empty() && !ReadPublicKey(key_file, &key, &outcome->fingerprint, err)) {
+    return false;
+  }
+  outcome->key_type = key.type;
+  if (!BuildAuthorizedLine(spec, key, &outcome->line, err)) return false;
+
+  const std::string ssh_path = home + "/.ssh";
+  outcome->authorized_keys = ssh_path + "/authorized_keys";
+  UniqueFd home_fd(open(home.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!home_fd.valid()) {
+    *err = "Failed to open \"" + home + "\": " + Errno(errno);
+    return false;
+  }
+  // From here on every name is opened relative to a descriptor and never through a symlink:
+  // ~/.ssh belongs to the user, who could otherwise point us (root) at any file.
+  UniqueFd ssh_fd(openat(home_fd.get(), ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!ssh_fd.valid() && errno != ENOENT) {
+    *err = "Failed to open \"" + ssh_path + "\" (it must be a real directory): " + Errno(errno);
+    return false;
+  }
+  if (!ssh_fd.valid()) {
+    outcome->created_ssh_dir = true;
+    if (!request.dry_run) {
+      if (mkdirat(home_fd.get(), ".ssh", 0700) != 0) {
+        *err = "Failed to create \"" + ssh_path + "\": " + Errno(errno);
+        return false;
+      }
+      ssh_fd.Reset(openat(home_fd.get(), ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!ssh_fd.valid() || fchown(ssh_fd.get(), uid, gid) != 0 ||
+          fchmod(ssh_fd.get(), 0700) != 0) {
+        *err = "Failed to set up \"" + ssh_path + "\": " + Errno(errno);
+        return false;
+      }
+    }
+  } else {
+    if (fstat(ssh_fd.get(), &st) != 0) {
+      *err = "Failed to stat \"" + ssh_path + "\": " + Errno(errno);
+      return false;
+    }
+    if ((st.st_uid != uid && st.st_uid != 0) || (st.st_mode & 022) != 0) {
+      *err = "\"" + ssh_path + "\" must be owned by " + request.user +
+             " and not writable by group or others (sshd's StrictModes would ignore it)";
+      return false;
+    }
+  }
+
+  std::string existing;
+  mode_t mode = 0600;
+  uid_t file_uid = uid;
+  gid_t file_gid = gid;
+  if (ssh_fd.valid()) {
+    UniqueFd keys_fd(openat(ssh_fd.get(), "authorized_keys",
+                            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!keys_fd.valid() && errno != ENOENT) {
+      *err = "Failed to open \"" + outcome->authorized_keys +
+             "\" (it must be a regular file): " + Errno(errno);
+      return false;
+    }
+    if (keys_fd.valid()) {
+      if (fstat(keys_fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        *err = "\"" + outcome->authorized_keys + "\" is not a regular file";
+        return false;
+      }
+      std::string read_err;
+      if (!ReadAllFd(keys_fd.get(), 4 << 20, &existing, &read_err)) {
+        *err = "Failed to read \"" + outcome->authorized_keys + "\": " + read_err;
+        return false;
+      }
+      mode = st.st_mode & 0644;
+      file_uid = st.st_uid;
+      file_gid = st.st_gid;
+    } else {
+      outcome->created_file = true;
+    }
+  } else {
+    outcome->created_file = true;
+  }
+
+  MergeResult merged = MergeAuthorizedKey(existing, key, outcome->line);
+  outcome->action = merged.action;
+  outcome->removed_duplicates = merged.removed_duplicates;
+  if (merged.text == existing && !outcome->created_file) return true;
+  if (request.dry_run) return true;
+
+  // Write a sibling and rename it over the file: sshd never sees a half-written file, and a
+  // crash leaves the old one in place.
+  std::string tmp_name;
+  UniqueFd tmp_fd;
+  for (int attempt = 0; attempt < 5 && !tmp_fd.valid(); ++attempt) {
+    tmp_name = "authorized_keys.rrsync-admin." + RandomSuffix();
+    tmp_fd.Reset(openat(ssh_fd.get(), tmp_name.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!tmp_fd.valid() && errno != EEXIST) break;
+  }
+  if (!tmp_fd.valid()) {
+    *err = "Failed to create a temporary file in \"" + ssh_path + "\": " + Errno(errno);
+    return false;
+  }
+  bool ok = fchown(tmp_fd.get(), file_uid, file_gid) == 0 && fchmod(tmp_fd.get(), mode) == 0 &&
+            WriteAllFd(tmp_fd.get(), merged.text) && fsync(tmp_fd.get()) == 0;
+  int saved = errno;
+  tmp_fd.Reset();
+  if (ok && renameat(ssh_fd.get(), tmp_name.c_str(), ssh_fd.get(), "authorized_keys") != 0) {
+    saved = errno;
+    ok = false;
+  }
+  if (!ok) {
+    unlinkat(ssh_fd.get(), tmp_name.c_str(), 0);
+    *err = "Failed to write \"" + outcome->authorized_keys + "\": " + Errno(saved);
+    return false;
+  }
+  fsync(ssh_fd.get());
+  outcome->wrote = true;
+  return true;
+}
+
+}  // namespace rrsync

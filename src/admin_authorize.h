@@ -1,0 +1,66 @@
+// `rrsync-admin authorize`: builds a restricted key line and installs it in a user's
+// authorized_keys.
+#ifndef RRSYNC_ADMIN_AUTHORIZE_H_
+#define RRSYNC_ADMIN_AUTHORIZE_H_
+
+#include <string>
+
+#include "admin_authorized_keys.h"
+
+namespace rrsync {
+
+// What the forced command and the key line should say. Paths are absolute.
+struct AuthorizeSpec {
+  std::string rrsync_path;
+  std::string dir;
+  bool read_only = false;
+  bool write_only = false;
+  bool no_delete = false;
+  bool no_overwrite = false;
+  bool munge = false;
+  std::string from;     // from="..." pattern list; empty leaves it out
+  std::string comment;  // replaces the key's own comment when not empty
+};
+
+// Refuses flags that contradict each other (-ro with -wo; -ro with -no-overwrite, which only
+// governs uploads that -ro forbids) and values that cannot be written safely into the line.
+bool CheckAuthorizeSpec(const AuthorizeSpec& spec, std::string* err);
+
+// Builds `restrict,command="<rrsync> <flags> <dir>"[,from="..."] <key> [comment]`. The command
+// runs through the user's shell, so each path is shell-quoted when it needs it.
+bool BuildAuthorizedLine(const AuthorizeSpec& spec, const PublicKey& key, std::string* line,
+                         std::string* err);
+
+// Everything `authorize` was asked to do.
+struct AuthorizeRequest {
+  std::string user;
+  std::string dir;            // absolute, or relative to the user's home directory
+  std::string key_file;       // an existing .pub file, or
+  std::string generate_file;  // where to create a new ed25519 key pair (FILE and FILE.pub)
+  bool dry_run = false;
+  AuthorizeSpec spec;  // rrsync_path, flags, from and comment; dir is filled in
+};
+
+// What `authorize` did (or, with dry_run, would do).
+struct AuthorizeOutcome {
+  std::string line;
+  std::string authorized_keys;  // the file it went into
+  std::string fingerprint;      // ssh-keygen -l's line for the key
+  std::string key_type;         // e.g. ssh-ed25519
+  MergeAction action = MergeAction::kAdded;
+  int removed_duplicates = 0;
+  bool generated = false;  // a new key pair was written to generate_file
+  bool created_ssh_dir = false;
+  bool created_file = false;
+  bool wrote = false;  // the file changed on disk
+};
+
+// Checks the request (user exists, DIR exists, rrsync path is trusted, key valid per
+// `ssh-keygen -l`), then installs the line as described in admin_authorized_keys.h: ~/.ssh
+// 0700 and authorized_keys 0600 owned by the user when missing, an atomic rename, every
+// other line kept. Never follows a symlink the user could have planted in ~/.ssh.
+bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::string* err);
+
+}  // namespace rrsync
+
+#endif  // RRSYNC_ADMIN_AUTHORIZE_H_

@@ -1,0 +1,277 @@
+// rrsync-admin: sets up, checks and proves rrsync-restricted ssh logins.
+#include <limits.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "admin_audit.h"
+#include "admin_authorize.h"
+#include "admin_probe.h"
+#include "admin_ssh_config.h"
+
+#ifndef RRSYNC_VERSION
+#define RRSYNC_VERSION "unknown"
+#endif
+
+namespace rrsync {
+namespace {
+
+// Exit codes shared by every subcommand; probe adds its own (see ProbeVerdict).
+enum ExitCode {
+  kExitOk = 0,
+  kExitFailed = 1,  // the operation failed, or audit found a FAIL
+  kExitUsage = 2,
+};
+
+int Error(const std::string& message) {
+  std::cerr << "rrsync-admin error: " << message << "\n";
+  return kExitFailed;
+}
+
+// The rrsync installed beside this program: /usr/bin/rrsync for the packaged pair.
+std::string DefaultRrsyncPath() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "/usr/bin/rrsync";
+  std::string self(buf, static_cast<size_t>(n));
+  return self.substr(0, self.rfind('/') + 1) + "rrsync";
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "server";
+  std::string h = buf;
+  return h;
+}
+
+std::string KeyBasename(const std::string& path) {
+  std::string base = path.substr(path.rfind('/') + 1);
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".pub") == 0) {
+    base.resize(base.size() - 4);
+  }
+  return base;
+}
+
+struct AuthorizeArgs {
+  AuthorizeRequest request;
+  std::string alias;
+  std::string host;
+};
+
+int RunAuthorize(AuthorizeArgs& args) {
+  AuthorizeOutcome outcome;
+  std::string err;
+  if (!Authorize(args.request, &outcome, &err)) return Error(err);
+  const bool dry = args.request.dry_run;
+  std::cout << outcome.line << "\n";
+  const char* verb = "";
+  switch (outcome.action) {
+    case MergeAction::kAdded:
+      verb = dry ? "would add the line to" : "added the line to";
+      break;
+    case MergeAction::kReplaced:
+      verb = dry ? "would replace the line for this key in" : "replaced the line for this key in";
+      break;
+    case MergeAction::kUnchanged:
+      verb = "the line is already in";
+      break;
+  }
+  std::cout << "\n" << verb << " " << outcome.authorized_keys;
+  if (outcome.removed_duplicates > 0) {
+    std::cout << (dry ? " (would remove " : " (removed ") << outcome.removed_duplicates
+              << " further line(s) for the same key)";
+  }
+  std::cout << "\n";
+  if (!outcome.fingerprint.empty()) std::cout << "key: " << outcome.fingerprint << "\n";
+  if (outcome.generated) {
+    std::cout << "generated a new ed25519 key without passphrase: " << args.request.generate_file
+              << " (private) and " << args.request.generate_file << ".pub\n"
+              << "copy the private key to the client (e.g. ~/.ssh/"
+              << KeyBasename(args.request.generate_file) << ", mode 0600) and delete it here\n";
+  }
+  std::string key_name =
+      args.request.generate_file.empty() ? args.request.key_file : args.request.generate_file;
+  SshConfigSpec config;
+  config.alias = args.alias.empty() ? HostName() + "-" + args.request.user : args.alias;
+  config.host = args.host.empty() ? HostName() : args.host;
+  config.user = args.request.user;
+  config.key_file = "~/.ssh/" + KeyBasename(key_name);
+  std::string stanza;
+  if (!FormatSshConfigStanza(config, &stanza, &err)) {
+    std::cout << "\n(no ssh config stanza: " << err << ")\n";
+    return kExitOk;
+  }
+  std::cout << "\nOn the client, add to ~/.ssh/config:\n\n"
+            << stanza << "\nthen check that rrsync holds the login before the first backup:\n\n"
+            << "    rrsync-admin probe " << config.alias << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace rrsync
+
+int main(int argc, char** argv) {
+  using namespace rrsync;
+  CLI::App app{"rrsync-admin " RRSYNC_VERSION
+               ": set up, audit and probe rrsync-restricted ssh logins (see rrsync-admin(8))"};
+  app.set_version_flag("--version", RRSYNC_VERSION);
+  app.require_subcommand(1);
+
+  AuthorizeArgs auth;
+  auth.request.spec.rrsync_path = DefaultRrsyncPath();
+  CLI::App* authorize = app.add_subcommand(
+      "authorize",
+      "Install a key for USER whose logins run only rrsync in DIR (restrict,command=\"rrsync ... "
+      "DIR\"). Creates ~/.ssh and authorized_keys if missing, replaces an older line for the "
+      "same key, keeps every other line. Prints the client's ssh config stanza.");
+  authorize->add_option("--user", auth.request.user, "account the key logs in as")->required();
+  authorize
+      ->add_option("--dir", auth.request.dir,
+                   "the restricted directory (must exist; relative to USER's home if not "
+                   "absolute)")
+      ->required();
+  authorize->add_flag("--ro", auth.request.spec.read_only,
+                      "read-only: the client may only download (rrsync -ro)");
+  authorize->add_flag("--wo", auth.request.spec.write_only,
+                      "write-only: the client may only upload (rrsync -wo)");
+  authorize->add_flag("--no-del", auth.request.spec.no_delete,
+                      "refuse rsync's --delete* and --remove* options (rrsync -no-del)");
+  authorize->add_flag("--no-overwrite", auth.request.spec.no_overwrite,
+                      "never overwrite existing files (rrsync -no-overwrite)");
+  authorize->add_flag("--munge", auth.request.spec.munge,
+                      "munge symlinks on the server (rrsync -munge)");
+  CLI::Option* key = authorize->add_option("--key", auth.request.key_file,
+                                           "the client's public key file (FILE.pub)");
+  CLI::Option* gen = authorize->add_option(
+      "--generate", auth.request.generate_file,
+      "create a new ed25519 key pair without passphrase at FILE and FILE.pub and use it");
+  key->excludes(gen);
+  authorize->add_option("--from", auth.request.spec.from,
+                        "only accept the key from these hosts (sshd from=\"PATTERN-LIST\")");
+  authorize->add_option("--comment", auth.request.spec.comment, "comment for the key line");
+  authorize->add_flag("--dry-run", auth.request.dry_run, "print the line, change nothing");
+  authorize
+      ->add_option("--rrsync", auth.request.spec.rrsync_path,
+                   "absolute path of rrsync in the forced command")
+      ->capture_default_str();
+  authorize->add_option("--alias", auth.alias,
+                        "Host alias for the printed client stanza (default HOSTNAME-USER)");
+  authorize->add_option("--host", auth.host,
+                        "HostName for the printed client stanza (default this host's name)");
+
+  AuditOptions audit_options;
+  bool json = false;
+  CLI::App* audit = app.add_subcommand(
+      "audit",
+      "Check this server: sshd -T settings, every authorized key of root and of the rrsync users, "
+      "login shells, Landlock, rsync. Prints PASS/WARN/FAIL lines; exits 1 when any check fails.");
+  audit->add_option("--user", audit_options.users,
+                    "audit these users (repeatable; default: root and every user with an rrsync "
+                    "key)");
+  audit->add_flag("--json", json, "print the report as JSON");
+  audit->add_option("--sshd-config", audit_options.sshd_config,
+                    "audit this sshd_config instead of the default (sshd -T -f FILE)");
+  audit->add_option("--sshd", audit_options.sshd, "the sshd binary")->capture_default_str();
+  audit
+      ->add_option("--passwd", audit_options.passwd,
+                   "read accounts (home, shell) from this passwd file")
+      ->capture_default_str();
+  audit->add_option("--rsync", audit_options.rsync, "the rsync rrsync runs")->capture_default_str();
+
+  std::string probe_host;
+  std::vector<std::string> ssh_options;
+  std::string ssh_binary = "ssh";
+  std::string expect_mode;
+  int timeout = 60;
+  bool quiet = false;
+  CLI::App* probe = app.add_subcommand(
+      "probe",
+      "From the client: prove that rrsync holds the login at HOST before a backup runs. Exit "
+      "codes: 0 rrsync (mode as expected), 1 NOT restricted (a shell answered), 2 usage, "
+      "3 unreachable or authentication failed, 4 another rrsync, 5 an unknown forced command, "
+      "6 rrsync in another mode than --expect-mode.");
+  probe->add_option("host", probe_host, "ssh destination (an alias from ~/.ssh/config)")
+      ->required();
+  probe->add_option("ssh-options", ssh_options, "ssh options, after --  (e.g. -- -p 2222 -i key)");
+  probe->add_option("--ssh", ssh_binary, "the ssh client")->capture_default_str();
+  probe->add_option("--expect-mode", expect_mode, "fail unless rrsync runs in this mode")
+      ->check(CLI::IsMember({"read-only", "write-only", "read-write"}));
+  probe->add_option("--timeout", timeout, "give up after this many seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  probe->add_flag("--quiet,-q", quiet, "print nothing; the exit code tells");
+
+  SshConfigSpec config;
+  CLI::App* ssh_config = app.add_subcommand(
+      "ssh-config",
+      "Print the client's ~/.ssh/config stanza for a backup login: one key (IdentitiesOnly), no "
+      "agent or X11 forwarding, never prompt (BatchMode).");
+  ssh_config->add_option("--alias", config.alias, "the Host name backups use")->required();
+  ssh_config->add_option("--host", config.host, "the server's name or address")->required();
+  ssh_config->add_option("--key", config.key_file, "the private key file")->required();
+  ssh_config->add_option("--user", config.user, "the account on the server");
+  ssh_config->add_option("--port", config.port, "the server's ssh port")
+      ->check(CLI::Range(1, 65535));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "rrsync-admin error: " << e.what() << " (see rrsync-admin --help)\n";
+    return kExitUsage;
+  }
+
+  if (*authorize) {
+    if (auth.request.key_file.empty() && auth.request.generate_file.empty()) {
+      std::cerr << "rrsync-admin error: authorize needs --key FILE.pub or --generate FILE\n";
+      return kExitUsage;
+    }
+    return RunAuthorize(auth);
+  }
+  if (*audit) {
+    std::vector<AuditFinding> findings;
+    std::string err;
+    if (!RunAudit(audit_options, &findings, &err)) return Error(err);
+    std::cout << (json ? FormatAuditJson(findings) : FormatAuditText(findings));
+    for (const AuditFinding& f : findings) {
+      if (f.status == AuditStatus::kFail) return kExitFailed;
+    }
+    return kExitOk;
+  }
+  if (*probe) {
+    if (probe_host.empty() || probe_host[0] == '-') {
+      std::cerr << "rrsync-admin error: HOST must not start with '-'\n";
+      return kExitUsage;
+    }
+    ProbeResult result;
+    std::string err;
+    if (!RunProbe(ssh_binary, probe_host, ssh_options, timeout, &result, &err)) {
+      std::cerr << "rrsync-admin error: " << err << "\n";
+      return static_cast<int>(ProbeVerdict::kUnreachable);
+    }
+    if (result.verdict == ProbeVerdict::kOurs && !expect_mode.empty() &&
+        result.mode != expect_mode) {
+      result.verdict = ProbeVerdict::kModeMismatch;
+    }
+    if (!quiet) {
+      (result.verdict == ProbeVerdict::kOurs ? std::cout : std::cerr)
+          << "rrsync-admin probe: " << DescribeProbe(probe_host, result) << "\n";
+    }
+    return static_cast<int>(result.verdict);
+  }
+  if (*ssh_config) {
+    std::string stanza, err;
+    if (!FormatSshConfigStanza(config, &stanza, &err)) return Error(err);
+    std::cout << stanza;
+    return kExitOk;
+  }
+  return kExitUsage;
+}

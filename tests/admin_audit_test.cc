@@ -1,0 +1,273 @@
+#include "admin_audit.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "admin_test_util.h"
+
+namespace rrsync {
+namespace {
+
+using admin_test::RunCommand;
+using admin_test::ScratchDir;
+using admin_test::WriteFile;
+
+constexpr char kAlice[] =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHgHNlTUhZdNSFTGdV2BJF+r4U3elOkYzy1GOKBM8pFq "
+    "alice@laptop";
+constexpr char kBob[] =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICAZ3fioXDlWMls2WKqmOaWspsGWJ8iQ/4l+QjKrN/2K bob@desk";
+
+// A whole server described by scratch files: an sshd_config (with its own host key), a passwd
+// file whose homes are scratch directories, and their authorized_keys. Nothing of the real
+// machine's sshd or /root/.ssh is read or changed.
+class AuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // sshd -T insists on its privilege separation directory, as sshd itself does.
+    mkdir("/run/sshd", 0755);
+    dir_ = scratch_.path();
+    ASSERT_EQ(RunCommand({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir_ + "/host_key"})
+                  .exit_code,
+              0);
+    for (const char* d : {"/root", "/root/.ssh", "/bk", "/bk/.ssh", "/data"}) {
+      ASSERT_EQ(mkdir((dir_ + d).c_str(), 0755), 0);
+    }
+  }
+
+  void Sshd(const std::string& settings) {
+    WriteFile(dir_ + "/sshd_config", "HostKey " + dir_ + "/host_key\n" + settings);
+  }
+
+  void Passwd(const std::string& bk_shell) {
+    WriteFile(dir_ + "/passwd", "root:x:0:0:root:" + dir_ + "/root:/bin/sh\n" +
+                                    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n" +
+                                    "bk:x:4242:4242:backup:" + dir_ + "/bk:" + bk_shell + "\n");
+  }
+
+  void Keys(const std::string& user, const std::string& lines) {
+    WriteFile(dir_ + "/" + user + "/.ssh/authorized_keys", lines, 0600);
+  }
+
+  std::string RrsyncLine(const std::string& options, const std::string& args) {
+    return options + "command=\"" + RRSYNC_BINARY + " " + args + "\" " + kAlice + "\n";
+  }
+
+  // The settings of a careful admin.
+  void GoodSetup() {
+    Sshd(
+        "PermitRootLogin forced-commands-only\n"
+        "AcceptEnv LANG LC_*\n"
+        "AllowAgentForwarding no\n"
+        "AllowTcpForwarding no\n");
+    Passwd("/bin/sh");
+    Keys("bk", RrsyncLine("restrict,", "-ro " + dir_ + "/data"));
+  }
+
+  std::vector<AuditFinding> Audit() {
+    AuditOptions options;
+    options.sshd_config = dir_ + "/sshd_config";
+    options.passwd = dir_ + "/passwd";
+    std::vector<AuditFinding> findings;
+    std::string err;
+    EXPECT_TRUE(RunAudit(options, &findings, &err)) << err;
+    return findings;
+  }
+
+  // The findings that are not PASS, as "STATUS check" strings, ignoring the kernel's Landlock
+  // (a machine property, checked on its own below).
+  static std::vector<std::string> Problems(const std::vector<AuditFinding>& findings) {
+    std::vector<std::string> out;
+    for (const AuditFinding& f : findings) {
+      if (f.status == AuditStatus::kPass || f.check == "kernel.landlock") continue;
+      out.push_back(std::string(AuditStatusName(f.status)) + " " + f.check);
+    }
+    return out;
+  }
+
+  static const AuditFinding* FindCheck(const std::vector<AuditFinding>& findings,
+                                       const std::string& check, AuditStatus status) {
+    for (const AuditFinding& f : findings) {
+      if (f.check == check && f.status == status) return &f;
+    }
+    return nullptr;
+  }
+
+  ScratchDir scratch_;
+  std::string dir_;
+};
+
+TEST_F(AuditTest, GoodSetupReportsNoProblem) {
+  GoodSetup();
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+  EXPECT_NE(FindCheck(findings, "key.restrict", AuditStatus::kPass), nullptr);
+  EXPECT_NE(FindCheck(findings, "key.rrsync_dir", AuditStatus::kPass), nullptr);
+  EXPECT_NE(FindCheck(findings, "user.shell", AuditStatus::kPass), nullptr);
+  EXPECT_NE(FindCheck(findings, "rsync.features", AuditStatus::kPass), nullptr)
+      << FormatAuditText(findings);
+}
+
+TEST_F(AuditTest, BadSetupReportsEachProblem) {
+  Sshd("PermitRootLogin yes\n");
+  Passwd("/bin/bash");
+  Keys("root", std::string(kBob) + "\n");
+  Keys("bk", RrsyncLine("", "-ro " + dir_ + "/data"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), (std::vector<std::string>{
+                                    "FAIL sshd.permit_root_login",
+                                    "WARN sshd.allow_agent_forwarding",
+                                    "WARN sshd.allow_tcp_forwarding",
+                                    "FAIL key.root_without_command",
+                                    "FAIL key.restrict",
+                                    "WARN user.shell",
+                                }))
+      << FormatAuditText(findings);
+  const AuditFinding* root_key =
+      FindCheck(findings, "key.root_without_command", AuditStatus::kFail);
+  ASSERT_NE(root_key, nullptr);
+  EXPECT_EQ(root_key->subject, "root: ~/.ssh/authorized_keys line 1");
+  EXPECT_EQ(root_key->message, "root key (bob@desk) has no forced command: it opens a root shell");
+  const AuditFinding* restrict_ = FindCheck(findings, "key.restrict", AuditStatus::kFail);
+  ASSERT_NE(restrict_, nullptr);
+  EXPECT_EQ(restrict_->subject, "bk: ~/.ssh/authorized_keys line 1");
+  EXPECT_EQ(restrict_->message,
+            "rrsync key (alice@laptop) lacks restrict: the client can forward ports and the "
+            "agent, and get a pty");
+  const AuditFinding* shell = FindCheck(findings, "user.shell", AuditStatus::kWarn);
+  ASSERT_NE(shell, nullptr);
+  EXPECT_EQ(shell->message,
+            "login shell is bash, which reads ~/.bashrc before the forced command: use /bin/sh "
+            "(see BASH SECURITY ISSUE in rrsync(1))");
+}
+
+TEST_F(AuditTest, BashWithTheHomeInsideAWritableDirFails) {
+  GoodSetup();
+  Passwd("/bin/bash");
+  Keys("bk", RrsyncLine("restrict,", dir_ + "/bk"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL user.shell"})
+      << FormatAuditText(findings);
+}
+
+TEST_F(AuditTest, ServerSettingsThatLetClientsInjectEnvironment) {
+  Sshd(
+      "PermitRootLogin forced-commands-only\n"
+      "PermitUserEnvironment yes\n"
+      "AcceptEnv LANG LD_*\n"
+      "DisableForwarding yes\n");
+  Passwd("/bin/sh");
+  Keys("bk", RrsyncLine("restrict,", "-ro " + dir_ + "/data"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings),
+            (std::vector<std::string>{"FAIL sshd.permit_user_environment", "FAIL sshd.accept_env"}))
+      << FormatAuditText(findings);
+  EXPECT_EQ(FindCheck(findings, "sshd.accept_env", AuditStatus::kFail)->message,
+            "AcceptEnv lets clients set variables the shell or loader obey: LD_* (matches "
+            "LD_PRELOAD)");
+}
+
+TEST_F(AuditTest, BrokenKeyLines) {
+  GoodSetup();
+  ASSERT_EQ(mkdir((dir_ + "/open").c_str(), 0777), 0);
+  ASSERT_EQ(chmod((dir_ + "/open").c_str(), 0777), 0);
+  ASSERT_EQ(RunCommand({"cp", RRSYNC_BINARY, dir_ + "/open/rrsync"}).exit_code, 0);
+  Passwd("/usr/sbin/nologin");
+  Keys("bk", RrsyncLine("restrict,", dir_ + "/missing") + "restrict,command=\"" + dir_ +
+                 "/open/rrsync -ro -log=" + dir_ + "/data/log " + dir_ + "/data\" " + kBob + "\n" +
+                 "restrict,command=\"" + RRSYNC_BINARY + " -log=" + dir_ + "/data/log " + dir_ +
+                 "/data\" " + kBob + "\n");
+  std::vector<AuditFinding> findings = Audit();
+  // Line 2's log file is missing (read-only key: no danger, but nothing gets logged); line 3's
+  // lies inside the DIR the client can write.
+  EXPECT_EQ(Problems(findings),
+            (std::vector<std::string>{"FAIL key.rrsync_dir", "FAIL key.rrsync_path",
+                                      "WARN key.log_file", "FAIL key.log_file", "FAIL user.shell"}))
+      << FormatAuditText(findings);
+  EXPECT_EQ(FindCheck(findings, "key.rrsync_dir", AuditStatus::kFail)->message,
+            "DIR \"" + dir_ + "/missing\" does not exist");
+  EXPECT_EQ(FindCheck(findings, "key.rrsync_path", AuditStatus::kFail)->message,
+            "\"" + dir_ + "/open\" (on the way to " + dir_ +
+                "/open/rrsync) is writable by group or others");
+  EXPECT_EQ(FindCheck(findings, "key.log_file", AuditStatus::kFail)->subject,
+            "bk: ~/.ssh/authorized_keys line 3");
+}
+
+TEST_F(AuditTest, AShellKeyBesideRrsyncKeysAndWeakFlags) {
+  GoodSetup();
+  // A bare key undoes the restriction of the other keys; a command without a path lets sshd's
+  // PATH choose; -sandbox=off turns the kernel confinement off.
+  Keys("bk", RrsyncLine("restrict,", "-ro " + dir_ + "/data") + kBob + "\n" +
+                 "restrict,command=\"rrsync -sandbox=off -ro " + dir_ + "/data\" " + kBob + "\n");
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings),
+            (std::vector<std::string>{"WARN key.without_command", "WARN key.rrsync_path",
+                                      "WARN key.sandbox"}))
+      << FormatAuditText(findings);
+  EXPECT_EQ(FindCheck(findings, "key.without_command", AuditStatus::kWarn)->message,
+            "key (bob@desk) has no forced command: it opens a shell for bk");
+}
+
+TEST_F(AuditTest, CommandLineExitCodesAndJson) {
+  GoodSetup();
+  const std::vector<std::string> base = {RRSYNC_ADMIN_BINARY,   "audit",    "--sshd-config",
+                                         dir_ + "/sshd_config", "--passwd", dir_ + "/passwd"};
+  ProcessResult good = RunCommand(base);
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_NE(good.out.find("\naudit: 0 FAIL, "), std::string::npos) << good.out;
+
+  Sshd("PermitRootLogin yes\n");
+  std::vector<std::string> json_args = base;
+  json_args.push_back("--json");
+  ProcessResult bad = RunCommand(json_args);
+  EXPECT_EQ(bad.exit_code, 1) << bad.err;
+  nlohmann::json doc = nlohmann::json::parse(bad.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << bad.out;
+  EXPECT_GE(doc["fail"].get<int>(), 1);
+  bool found = false;
+  for (const auto& f : doc["findings"]) {
+    if (f["check"] == "sshd.permit_root_login") {
+      EXPECT_EQ(f["status"], "FAIL");
+      EXPECT_EQ(f["subject"], "sshd");
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << bad.out;
+
+  std::vector<std::string> user_args = base;
+  user_args.insert(user_args.end(), {"--user", "nosuchuser"});
+  ProcessResult missing = RunCommand(user_args);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err,
+            "rrsync-admin error: no such user \"nosuchuser\" in " + dir_ + "/passwd\n");
+}
+
+TEST(AuditLandlock, ReportsTheKernelAbi) {
+  int abi = LandlockAbiVersion();
+  if (abi == 0) GTEST_SKIP() << "this kernel has no Landlock";
+  EXPECT_GE(abi, 1);
+}
+
+TEST(ParseSshdSettings, KeepsRepeatedKeywords) {
+  SshdSettings s = ParseSshdSettings("port 22\nacceptenv LANG\nacceptenv LC_*\n");
+  EXPECT_EQ(s.Get("port"), "22");
+  EXPECT_EQ(s.values["acceptenv"], (std::vector<std::string>{"LANG", "LC_*"}));
+  EXPECT_EQ(s.Get("nosuch", "dflt"), "dflt");
+}
+
+TEST(ParsePasswd, ReadsFieldsAndSkipsJunk) {
+  std::vector<PasswdEntry> e =
+      ParsePasswd("root:x:0:0:root:/root:/bin/bash\nbroken line\nbk:x:12:34::/srv/bk:/bin/sh\n");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[1].name, "bk");
+  EXPECT_EQ(e[1].uid, 12u);
+  EXPECT_EQ(e[1].gid, 34u);
+  EXPECT_EQ(e[1].home, "/srv/bk");
+  EXPECT_EQ(e[1].shell, "/bin/sh");
+}
+
+}  // namespace
+}  // namespace rrsync

@@ -1,0 +1,328 @@
+#include "admin_authorize.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "admin_test_util.h"
+
+namespace rrsync {
+namespace {
+
+using admin_test::ReadFile;
+using admin_test::RunCommand;
+using admin_test::ScratchDir;
+using admin_test::TestUser;
+using admin_test::WriteFile;
+
+constexpr char kAlice[] =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHgHNlTUhZdNSFTGdV2BJF+r4U3elOkYzy1GOKBM8pFq "
+    "alice@laptop";
+constexpr char kBob[] =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICAZ3fioXDlWMls2WKqmOaWspsGWJ8iQ/4l+QjKrN/2K bob@desk";
+
+// A real account whose home lives in a scratch directory, a restricted DIR and Alice's key.
+class AuthorizeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = scratch_.path() + "/home";
+    data_ = scratch_.path() + "/data";
+    ASSERT_EQ(mkdir(home_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(data_.c_str(), 0755), 0);
+    user_ = std::make_unique<TestUser>(home_);
+    ASSERT_TRUE(user_->ok()) << user_->error();
+    ASSERT_EQ(chown(home_.c_str(), user_->uid(), user_->gid()), 0);
+    key_file_ = scratch_.path() + "/alice.pub";
+    WriteFile(key_file_, std::string(kAlice) + "\n");
+  }
+
+  AuthorizeRequest Request() {
+    AuthorizeRequest r;
+    r.user = user_->name();
+    r.dir = data_;
+    r.key_file = key_file_;
+    r.spec.rrsync_path = RRSYNC_BINARY;
+    return r;
+  }
+
+  std::string Line(const std::string& flags) {
+    return std::string("restrict,command=\"") + RRSYNC_BINARY + " " + flags +
+           (flags.empty() ? "" : " ") + data_ + "\" " + kAlice;
+  }
+
+  std::string KeysPath() { return home_ + "/.ssh/authorized_keys"; }
+
+  ScratchDir scratch_;
+  std::string home_, data_, key_file_;
+  std::unique_ptr<TestUser> user_;
+};
+
+TEST_F(AuthorizeTest, CreatesSshDirAndFileOwnedByTheUser) {
+  AuthorizeRequest request = Request();
+  request.spec.read_only = true;
+  AuthorizeOutcome outcome;
+  std::string err;
+  ASSERT_TRUE(Authorize(request, &outcome, &err)) << err;
+  EXPECT_TRUE(outcome.created_ssh_dir);
+  EXPECT_TRUE(outcome.created_file);
+  EXPECT_TRUE(outcome.wrote);
+  EXPECT_EQ(outcome.action, MergeAction::kAdded);
+  EXPECT_EQ(outcome.line, Line("-ro"));
+  EXPECT_NE(outcome.fingerprint.find("SHA256:"), std::string::npos) << outcome.fingerprint;
+
+  struct stat st;
+  ASSERT_EQ(lstat((home_ + "/.ssh").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(st.st_uid, user_->uid());
+  EXPECT_EQ(st.st_gid, user_->gid());
+  ASSERT_EQ(lstat(KeysPath().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, user_->uid());
+  EXPECT_EQ(st.st_gid, user_->gid());
+  EXPECT_EQ(ReadFile(KeysPath()), Line("-ro") + "\n");
+  // No temporary file is left behind.
+  EXPECT_EQ(RunCommand({"ls", "-A", home_ + "/.ssh"}).out, "authorized_keys\n");
+}
+
+TEST_F(AuthorizeTest, IsIdempotentAndKeepsEveryOtherLine) {
+  ASSERT_EQ(mkdir((home_ + "/.ssh").c_str(), 0700), 0);
+  const std::string existing =
+      "# keys of this account\n" + std::string(kBob) + "\n\nsomething sshd would not parse\n";
+  WriteFile(KeysPath(), existing, 0600);
+  AuthorizeOutcome outcome;
+  std::string err;
+  ASSERT_TRUE(Authorize(Request(), &outcome, &err)) << err;
+  EXPECT_EQ(outcome.action, MergeAction::kAdded);
+  EXPECT_EQ(ReadFile(KeysPath()), existing + Line("") + "\n");
+
+  ASSERT_TRUE(Authorize(Request(), &outcome, &err)) << err;
+  EXPECT_EQ(outcome.action, MergeAction::kUnchanged);
+  EXPECT_FALSE(outcome.wrote);
+  EXPECT_EQ(ReadFile(KeysPath()), existing + Line("") + "\n");
+}
+
+TEST_F(AuthorizeTest, ReplacesTheLineForTheSameKey) {
+  AuthorizeOutcome outcome;
+  std::string err;
+  AuthorizeRequest request = Request();
+  request.spec.read_only = true;
+  ASSERT_TRUE(Authorize(request, &outcome, &err)) << err;
+  request.spec.read_only = false;
+  request.spec.write_only = true;
+  request.spec.no_delete = true;
+  ASSERT_TRUE(Authorize(request, &outcome, &err)) << err;
+  EXPECT_EQ(outcome.action, MergeAction::kReplaced);
+  EXPECT_EQ(ReadFile(KeysPath()), Line("-wo -no-del") + "\n");
+}
+
+TEST_F(AuthorizeTest, KeepsTheModeAndOwnerOfAnExistingFile) {
+  ASSERT_EQ(mkdir((home_ + "/.ssh").c_str(), 0700), 0);
+  WriteFile(KeysPath(), std::string(kBob) + "\n", 0640);
+  ASSERT_EQ(chown(KeysPath().c_str(), 0, user_->gid()), 0);
+  AuthorizeOutcome outcome;
+  std::string err;
+  ASSERT_TRUE(Authorize(Request(), &outcome, &err)) << err;
+  struct stat st;
+  ASSERT_EQ(stat(KeysPath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(st.st_gid, user_->gid());
+}
+
+TEST_F(AuthorizeTest, RelativeDirIsUnderTheHome) {
+  ASSERT_EQ(mkdir((home_ + "/backup").c_str(), 0755), 0);
+  AuthorizeRequest request = Request();
+  request.dir = "backup";
+  AuthorizeOutcome outcome;
+  std::string err;
+  ASSERT_TRUE(Authorize(request, &outcome, &err)) << err;
+  EXPECT_NE(outcome.line.find(" " + home_ + "/backup\" "), std::string::npos) << outcome.line;
+}
+
+TEST_F(AuthorizeTest, QuotesADirWithSpacesForTheShell) {
+  const std::string dir = scratch_.path() + "/my data";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  AuthorizeRequest request = Request();
+  request.dir = dir;
+  request.spec.from = "192.0.2.0/24,!192.0.2.9";
+  request.spec.comment = "nightly backup";
+  AuthorizeOutcome outcome;
+  std::string err;
+  ASSERT_TRUE(Authorize(request, &outcome, &err)) << err;
+  EXPECT_EQ(outcome.line,
+            std::string("restrict,command=\"") + RRSYNC_BINARY + " '" + dir +
+                "'\",from=\"192.0.2.0/24,!192.0.2.9\" ssh-ed25519 "
+                "AAAAC3NzaC1lZDI1NTE5AAAAIHgHNlTUhZdNSFTGdV2BJF+r4U3elOkYzy1GOKBM8pFq "
+                "nightly backup");
+}
+
+TEST_F(AuthorizeTest, GenerateMakesAnEd25519KeyWithoutPassphrase) {
+  AuthorizeRequest request = Request();
+  request.key_file.clear();
+  request.generate_file = scratch_.path() + "/client_key";
+  AuthorizeOutcome outcome;
+  std::string err;
+  ASSERT_TRUE(Authorize(request, &outcome, &err)) << err;
+  EXPECT_TRUE(outcome.generated);
+  EXPECT_EQ(outcome.key_type, "ssh-ed25519");
+  // -P "": loading the private key with an empty passphrase must work.
+  ProcessResult derived = RunCommand({"ssh-keygen", "-y", "-P", "", "-f", request.generate_file});
+  ASSERT_EQ(derived.exit_code, 0) << derived.err;
+  std::string pub = ReadFile(request.generate_file + ".pub");
+  std::string type_and_blob = pub.substr(0, pub.find(' ', pub.find(' ') + 1));
+  EXPECT_EQ(derived.out.substr(0, type_and_blob.size()), type_and_blob);
+  EXPECT_NE(ReadFile(KeysPath()).find(type_and_blob), std::string::npos);
+  EXPECT_NE(outcome.fingerprint.find("(ED25519)"), std::string::npos) << outcome.fingerprint;
+  // Never overwrites an existing key.
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "\"" + request.generate_file + "\" already exists; refusing to overwrite a key");
+}
+
+TEST_F(AuthorizeTest, RefusesAMissingDir) {
+  AuthorizeRequest request = Request();
+  request.dir = scratch_.path() + "/nope";
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "DIR \"" + scratch_.path() + "/nope\" does not exist or is not a directory");
+  EXPECT_EQ(access((home_ + "/.ssh").c_str(), F_OK), -1);
+}
+
+TEST_F(AuthorizeTest, RefusesContradictingFlags) {
+  AuthorizeRequest request = Request();
+  request.spec.read_only = true;
+  request.spec.write_only = true;
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "--ro and --wo contradict each other");
+  request.spec.write_only = false;
+  request.spec.no_overwrite = true;
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "--no-overwrite governs uploads, which --ro refuses: they contradict each other");
+}
+
+TEST_F(AuthorizeTest, RefusesAnUntrustedRrsyncPath) {
+  const std::string copy = scratch_.path() + "/rrsync";
+  ASSERT_EQ(RunCommand({"cp", RRSYNC_BINARY, copy}).exit_code, 0);
+  ASSERT_EQ(chmod(scratch_.path().c_str(), 0777), 0);
+  AuthorizeRequest request = Request();
+  request.spec.rrsync_path = copy;
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "refusing rrsync path \"" + copy + "\": \"" + scratch_.path() +
+                     "\" (on the way to " + copy + ") is writable by group or others");
+  chmod(scratch_.path().c_str(), 0755);
+}
+
+TEST_F(AuthorizeTest, RefusesAPrivateKey) {
+  WriteFile(key_file_,
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(Request(), &outcome, &err));
+  EXPECT_EQ(err, "\"" + key_file_ + "\" is not usable: this is a private key; pass the .pub file");
+}
+
+TEST_F(AuthorizeTest, NeverFollowsASymlinkedSshDir) {
+  const std::string elsewhere = scratch_.path() + "/elsewhere";
+  ASSERT_EQ(mkdir(elsewhere.c_str(), 0700), 0);
+  ASSERT_EQ(symlink(elsewhere.c_str(), (home_ + "/.ssh").c_str()), 0);
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(Request(), &outcome, &err));
+  EXPECT_EQ(err,
+            "Failed to open \"" + home_ + "/.ssh\" (it must be a real directory): Not a directory");
+  EXPECT_EQ(access((elsewhere + "/authorized_keys").c_str(), F_OK), -1);
+}
+
+TEST_F(AuthorizeTest, NeverFollowsASymlinkedKeysFile) {
+  ASSERT_EQ(mkdir((home_ + "/.ssh").c_str(), 0700), 0);
+  ASSERT_EQ(symlink("/etc/shadow", KeysPath().c_str()), 0);
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(Request(), &outcome, &err));
+  EXPECT_EQ(err, "Failed to open \"" + KeysPath() +
+                     "\" (it must be a regular file): Too many levels of symbolic links");
+}
+
+TEST_F(AuthorizeTest, DryRunChangesNothing) {
+  AuthorizeRequest request = Request();
+  request.dry_run = true;
+  AuthorizeOutcome outcome;
+  std::string err;
+  ASSERT_TRUE(Authorize(request, &outcome, &err)) << err;
+  EXPECT_EQ(outcome.line, Line(""));
+  EXPECT_FALSE(outcome.wrote);
+  EXPECT_EQ(access((home_ + "/.ssh").c_str(), F_OK), -1);
+}
+
+TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir",
+                                data_, "--ro", "--key", key_file_, "--rrsync", RRSYNC_BINARY,
+                                "--alias", "backup", "--host", "server.example.org"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), Line("-ro"));
+  EXPECT_NE(r.out.find("added the line to " + KeysPath() + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Host backup\n"
+                       "    HostName server.example.org\n"
+                       "    User " +
+                       user_->name() +
+                       "\n"
+                       "    IdentityFile ~/.ssh/alice\n"
+                       "    IdentitiesOnly yes\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    rrsync-admin probe backup\n"), std::string::npos) << r.out;
+  EXPECT_EQ(ReadFile(KeysPath()), Line("-ro") + "\n");
+
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_, "--ro",
+                  "--wo", "--key", key_file_, "--rrsync", RRSYNC_BINARY});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "rrsync-admin error: --ro and --wo contradict each other\n");
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "rrsync-admin error: authorize needs --key FILE.pub or --generate FILE\n");
+}
+
+TEST(AdminCommandLine, EverySubcommandHasHelp) {
+  for (const char* sub : {"authorize", "audit", "probe", "ssh-config"}) {
+    ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, sub, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << sub << ": " << r.err;
+    EXPECT_NE(r.out.find(std::string("rrsync-admin ") + sub), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("--help"), std::string::npos) << r.out;
+  }
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"authorize", "audit", "probe", "ssh-config"}) {
+    EXPECT_NE(r.out.find(sub), std::string::npos) << r.out;
+  }
+  r = RunCommand({RRSYNC_ADMIN_BINARY});
+  EXPECT_EQ(r.exit_code, 2);
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST(AdminCommandLine, SshConfigPrintsTheStanza) {
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "ssh-config", "--alias", "backup", "--host",
+                                "server.example.org", "--key", "~/.ssh/backup", "--user", "bk",
+                                "--port", "2222"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Host backup\n"
+            "    HostName server.example.org\n"
+            "    User bk\n"
+            "    Port 2222\n"
+            "    IdentityFile ~/.ssh/backup\n"
+            "    IdentitiesOnly yes\n"
+            "    ForwardAgent no\n"
+            "    ForwardX11 no\n"
+            "    BatchMode yes\n");
+}
+
+}  // namespace
+}  // namespace rrsync

@@ -1,0 +1,93 @@
+#include "admin_test_util.h"
+
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+namespace rrsync::admin_test {
+
+ScratchDir::ScratchDir() {
+  char tmpl[] = "/tmp/rrsync-admin-test.XXXXXX";
+  char* made = mkdtemp(tmpl);
+  if (made == nullptr) {
+    ADD_FAILURE() << "mkdtemp failed";
+    return;
+  }
+  path_ = made;
+  chmod(path_.c_str(), 0755);
+}
+
+ScratchDir::~ScratchDir() {
+  if (!path_.empty()) RunCommand({"rm", "-rf", "--one-file-system", path_});
+}
+
+TestUser::TestUser(const std::string& home, const std::string& shell) {
+  static std::atomic<int> counter{0};
+  name_ = "rra" + std::to_string(getpid()) + "x" + std::to_string(counter++);
+  // useradd takes a lock on /etc/passwd; parallel test processes can collide, so retry.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    ProcessResult r =
+        RunCommand({"useradd", "-M", "-d", home, "-s", shell, "-U", "-p", "*", name_});
+    if (r.exit_code == 0) {
+      ok_ = true;
+      break;
+    }
+    error_ = r.err;
+    usleep(200 * 1000);
+  }
+  if (!ok_) return;
+  struct passwd* pw = getpwnam(name_.c_str());
+  if (pw == nullptr) {
+    ok_ = false;
+    error_ = "useradd succeeded but getpwnam fails";
+    return;
+  }
+  uid_ = pw->pw_uid;
+  gid_ = pw->pw_gid;
+}
+
+bool TestUser::SetHome(const std::string& home) {
+  return RunCommand({"usermod", "-d", home, name_}).exit_code == 0;
+}
+
+TestUser::~TestUser() {
+  if (!ok_) return;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (RunCommand({"userdel", name_}).exit_code == 0) return;
+    usleep(200 * 1000);
+  }
+  ADD_FAILURE() << "userdel " << name_ << " failed";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  chmod(path.c_str(), mode);
+}
+
+ProcessResult RunCommand(const std::vector<std::string>& argv, int timeout_seconds) {
+  ProcessResult result;
+  std::string err;
+  if (!RunProcess(argv, timeout_seconds, &result, &err)) ADD_FAILURE() << err;
+  return result;
+}
+
+ProcessResult Shell(const std::string& script, int timeout_seconds) {
+  return RunCommand({"/bin/sh", "-c", script}, timeout_seconds);
+}
+
+}  // namespace rrsync::admin_test
