@@ -2,8 +2,10 @@
 #ifndef RRSYNC_SANDBOX_H_
 #define RRSYNC_SANDBOX_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rrsync {
 
@@ -23,6 +25,10 @@ struct SandboxPlan {
   bool write = false;      // a push: rsync may create, change and remove inside dir
   bool devices = false;    // may create device nodes (only when dir is "/")
   std::string rsync_path;  // absolute path of the rsync binary that will be exec'd
+  // Deny socket() and io_uring_setup() with a seccomp filter: Landlock (ABI 7) leaves unix
+  // sockets by path and UDP open, and rsync --server needs neither. Tests turn it off to see
+  // the Landlock network rules on their own.
+  bool deny_new_sockets = true;
 };
 
 // What was put in force, for the session log.
@@ -33,11 +39,35 @@ struct SandboxReport {
   std::string warning;    // set when kAuto ran with less than the full ruleset
 };
 
+// Returns the kernel's Landlock ABI version, 0 when Landlock is unavailable. Tests substitute
+// another probe to play an older kernel: the rights are then cut to that ABI for real.
+using LandlockAbiProbe = int (*)();
+int ProbeLandlockAbi();
+
 // Confines the calling process, and what it execs next, to `plan`. Sets no_new_privs. Returns
 // false and fills *err when the session must be refused (kRequire without full enforcement, a
-// push needing REFER on an ABI-1 kernel, or a setup step that failed).
+// push needing REFER on an ABI-1 kernel, or a setup step that failed). The caller must be
+// single-threaded (Landlock confines only the calling thread) and must close every descriptor
+// not meant for rsync before it execs: descriptors opened before keep their access.
 bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
-                  std::string* err);
+                  std::string* err, LandlockAbiProbe probe = ProbeLandlockAbi);
+
+// One path rule of the ruleset: what may be done beneath `path`, and why it is there.
+struct SandboxRule {
+  std::string path;
+  uint64_t access = 0;  // Landlock filesystem rights (landlock_ruleset.h), before ABI masking
+  std::string reason;
+};
+
+// The path rules for `plan`: DIR with the rights the direction needs, then the runtime files
+// rsync itself needs (its binary, its program interpreter, the directories of its shared
+// libraries, the loader cache, the name-mapping files), found from the rsync binary's ELF
+// headers and /etc/ld.so.cache. Returns false when the binary cannot be understood or a
+// library cannot be found (the session is refused rather than started broken).
+bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err);
+
+// The Landlock filesystem rights DIR gets for `plan`.
+uint64_t DirAccessForPlan(const SandboxPlan& plan);
 
 }  // namespace rrsync
 

@@ -1,0 +1,597 @@
+#include "sandbox.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "landlock_ruleset.h"
+#include "unique_fd.h"
+
+namespace rrsync {
+namespace {
+
+using namespace landlock;
+
+// What the sandbox wants handled, at the newest ABI we know; RestrictToAbi cuts it down.
+LandlockAccess WantedAccess() {
+  LandlockAccess wanted = LandlockAccessForAbi(kNewestKnownAbi);
+  // Every TCP bind and connect is denied: no rule ever allows a port. Both scopes cut rsync off
+  // from abstract unix sockets and from signalling processes outside its domain (sshd, rrsync).
+  // Denials after the exec are worth an audit record (only when audit is on); the other log
+  // flags would silence records, so they stay off.
+  wanted.restrict_flags = kRestrictSelfLogNewExecOn;
+  return wanted;
+}
+
+// Reads exactly `size` bytes at `offset`.
+bool ReadAt(int fd, void* buf, size_t size, uint64_t offset) {
+  char* p = static_cast<char*>(buf);
+  while (size > 0) {
+    ssize_t n = pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// What the loader needs from one ELF file.
+struct ElfDependencies {
+  unsigned char elf_class = 0;
+  uint16_t machine = 0;
+  std::string interp;                // PT_INTERP; empty for a static binary or a library
+  std::vector<std::string> needed;   // DT_NEEDED
+  std::vector<std::string> runpath;  // DT_RUNPATH, or DT_RPATH when there is no RUNPATH
+};
+
+std::string Dirname(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::vector<std::string> SplitColons(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(':', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) parts.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+// Parses the program and dynamic headers with pread, never mapping or running the file. A
+// malformed file is an error: we would not know what rsync will load.
+template <typename Ehdr, typename Phdr, typename Dyn>
+bool ReadElfDependenciesOfClass(int fd, const std::string& path, ElfDependencies* deps,
+                                std::string* err) {
+  auto fail = [&](const char* what) {
+    *err = "Failed to read the ELF headers of \"" + path + "\": " + what;
+    return false;
+  };
+  Ehdr eh;
+  if (!ReadAt(fd, &eh, sizeof(eh), 0)) return fail("short file");
+  deps->machine = eh.e_machine;
+  if (eh.e_phentsize != sizeof(Phdr) || eh.e_phnum == 0 || eh.e_phnum > 1024)
+    return fail("bad program header table");
+  std::vector<Phdr> phdrs(eh.e_phnum);
+  if (!ReadAt(fd, phdrs.data(), sizeof(Phdr) * phdrs.size(), eh.e_phoff))
+    return fail("short program header table");
+
+  const Phdr* dynamic = nullptr;
+  for (const Phdr& ph : phdrs) {
+    if (ph.p_type == PT_INTERP) {
+      if (ph.p_filesz == 0 || ph.p_filesz > PATH_MAX) return fail("bad PT_INTERP");
+      std::string interp(ph.p_filesz, '\0');
+      if (!ReadAt(fd, interp.data(), interp.size(), ph.p_offset)) return fail("short PT_INTERP");
+      interp.resize(strnlen(interp.c_str(), interp.size()));
+      deps->interp = interp;
+    } else if (ph.p_type == PT_DYNAMIC) {
+      dynamic = &ph;
+    }
+  }
+  if (dynamic == nullptr) return true;  // static: nothing else to load
+
+  if (dynamic->p_filesz > (1 << 20)) return fail("bad PT_DYNAMIC");
+  std::vector<Dyn> dyns(dynamic->p_filesz / sizeof(Dyn));
+  if (!ReadAt(fd, dyns.data(), dyns.size() * sizeof(Dyn), dynamic->p_offset))
+    return fail("short PT_DYNAMIC");
+  uint64_t strtab_addr = 0;
+  uint64_t strtab_size = 0;
+  std::vector<uint64_t> needed, runpath, rpath;
+  for (const Dyn& d : dyns) {
+    if (d.d_tag == DT_NULL) break;
+    switch (d.d_tag) {
+      case DT_STRTAB:
+        strtab_addr = d.d_un.d_ptr;
+        break;
+      case DT_STRSZ:
+        strtab_size = d.d_un.d_val;
+        break;
+      case DT_NEEDED:
+        needed.push_back(d.d_un.d_val);
+        break;
+      case DT_RUNPATH:
+        runpath.push_back(d.d_un.d_val);
+        break;
+      case DT_RPATH:
+        rpath.push_back(d.d_un.d_val);
+        break;
+      default:
+        break;
+    }
+  }
+  if (needed.empty() && runpath.empty() && rpath.empty()) return true;
+  if (strtab_size == 0 || strtab_size > (16 << 20)) return fail("bad DT_STRSZ");
+  // DT_STRTAB is a virtual address: find the file offset through the PT_LOAD that holds it.
+  uint64_t strtab_offset = 0;
+  bool mapped = false;
+  for (const Phdr& ph : phdrs) {
+    if (ph.p_type == PT_LOAD && strtab_addr >= ph.p_vaddr &&
+        strtab_addr + strtab_size <= ph.p_vaddr + ph.p_filesz) {
+      strtab_offset = strtab_addr - ph.p_vaddr + ph.p_offset;
+      mapped = true;
+      break;
+    }
+  }
+  if (!mapped) return fail("DT_STRTAB outside every PT_LOAD");
+  std::string strtab(strtab_size, '\0');
+  if (!ReadAt(fd, strtab.data(), strtab.size(), strtab_offset)) return fail("short DT_STRTAB");
+  auto str = [&](uint64_t at, std::string* out) {
+    if (at >= strtab.size()) return false;
+    *out = std::string(strtab.c_str() + at, strnlen(strtab.c_str() + at, strtab.size() - at));
+    return true;
+  };
+  for (uint64_t at : needed) {
+    std::string name;
+    if (!str(at, &name) || name.empty()) return fail("bad DT_NEEDED");
+    deps->needed.push_back(name);
+  }
+  // The loader ignores DT_RPATH when DT_RUNPATH is present.
+  for (uint64_t at : runpath.empty() ? rpath : runpath) {
+    std::string text;
+    if (!str(at, &text)) return fail("bad DT_RUNPATH");
+    for (std::string& dir : SplitColons(text)) {
+      // $ORIGIN is the directory of the object itself; other tokens ($LIB, $PLATFORM) are
+      // rare enough to refuse rather than guess.
+      for (const char* token : {"$ORIGIN", "${ORIGIN}"}) {
+        size_t at_token = dir.find(token);
+        if (at_token != std::string::npos) dir.replace(at_token, strlen(token), Dirname(path));
+      }
+      if (dir.find('$') != std::string::npos) return fail("unsupported token in DT_RUNPATH");
+      deps->runpath.push_back(dir);
+    }
+  }
+  return true;
+}
+
+bool ReadElfDependencies(const std::string& path, ElfDependencies* deps, std::string* err) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    *err = "Failed to open \"" + path + "\": " + std::strerror(errno);
+    return false;
+  }
+  unsigned char ident[EI_NIDENT];
+  if (!ReadAt(fd.get(), ident, sizeof(ident), 0) || memcmp(ident, ELFMAG, SELFMAG) != 0) {
+    *err = "Failed to read the ELF headers of \"" + path + "\": not an ELF file";
+    return false;
+  }
+  const unsigned char native_data =
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      ELFDATA2LSB;
+#else
+      ELFDATA2MSB;
+#endif
+  if (ident[EI_DATA] != native_data) {
+    *err = "Failed to read the ELF headers of \"" + path + "\": foreign byte order";
+    return false;
+  }
+  deps->elf_class = ident[EI_CLASS];
+  if (ident[EI_CLASS] == ELFCLASS64)
+    return ReadElfDependenciesOfClass<Elf64_Ehdr, Elf64_Phdr, Elf64_Dyn>(fd.get(), path, deps, err);
+  if (ident[EI_CLASS] == ELFCLASS32)
+    return ReadElfDependenciesOfClass<Elf32_Ehdr, Elf32_Phdr, Elf32_Dyn>(fd.get(), path, deps, err);
+  *err = "Failed to read the ELF headers of \"" + path + "\": unknown ELF class";
+  return false;
+}
+
+// glibc's library index. Only the soname -> path pairs matter; whether an entry fits this
+// binary is decided by reading the candidate's own ELF header.
+constexpr char kLdSoCache[] = "/etc/ld.so.cache";
+constexpr char kUrandom[] = "/dev/urandom";
+
+std::vector<std::pair<std::string, std::string>> ReadLdSoCache() {
+  std::vector<std::pair<std::string, std::string>> entries;
+  UniqueFd fd(open(kLdSoCache, O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (fd.get() < 0 || fstat(fd.get(), &st) != 0 || st.st_size <= 0 || st.st_size > (64 << 20))
+    return entries;
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  if (!ReadAt(fd.get(), data.data(), data.size(), 0)) return entries;
+
+  static const char kOldMagic[] = "ld.so-1.7.0";
+  static const char kNewMagic[] = "glibc-ld.so.cache1.1";
+  size_t start = 0;
+  // The old format (if present) comes first: 12 bytes of magic, a count, 12-byte entries; the
+  // new format follows, 8-aligned.
+  if (data.compare(0, sizeof(kOldMagic) - 1, kOldMagic) == 0 && data.size() >= 16) {
+    uint32_t old_count;
+    memcpy(&old_count, data.data() + 12, 4);
+    start = 16 + static_cast<size_t>(old_count) * 12;
+    start = (start + 7) & ~static_cast<size_t>(7);
+  }
+  constexpr size_t kHeader = 48;
+  constexpr size_t kEntry = 24;
+  if (start + kHeader > data.size() || data.compare(start, sizeof(kNewMagic) - 1, kNewMagic) != 0)
+    return entries;
+  uint32_t count;
+  memcpy(&count, data.data() + start + 20, 4);
+  const char* base = data.data() + start;  // new-format string offsets count from here
+  size_t limit = data.size() - start;
+  for (uint32_t i = 0; i < count; ++i) {
+    size_t at = kHeader + static_cast<size_t>(i) * kEntry;
+    if (at + kEntry > limit) break;
+    uint32_t key, value;
+    memcpy(&key, base + at + 4, 4);
+    memcpy(&value, base + at + 8, 4);
+    if (key >= limit || value >= limit) continue;
+    entries.emplace_back(std::string(base + key, strnlen(base + key, limit - key)),
+                         std::string(base + value, strnlen(base + value, limit - value)));
+  }
+  return entries;
+}
+
+std::string RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  if (realpath(path.c_str(), buf) == nullptr) return "";
+  return buf;
+}
+
+bool ElfMatches(const std::string& path, const ElfDependencies& binary) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  unsigned char ident[EI_NIDENT + 4];
+  if (!ReadAt(fd.get(), ident, sizeof(ident), 0) || memcmp(ident, ELFMAG, SELFMAG) != 0)
+    return false;
+  uint16_t machine;
+  memcpy(&machine, ident + EI_NIDENT + 2, 2);  // e_machine follows e_type in both classes
+  return ident[EI_CLASS] == binary.elf_class && machine == binary.machine;
+}
+
+// Walks the libraries the loader will map for `binary_path`, the way it searches: RUNPATH,
+// ld.so.cache, then the default directories. Adds each library directory once.
+bool AddLibraryRules(const std::string& binary_path, const ElfDependencies& binary,
+                     std::vector<SandboxRule>* rules, std::string* err) {
+  std::vector<std::pair<std::string, std::string>> cache = ReadLdSoCache();
+  // The loader's built-in default directories: the one the program interpreter lives in (the
+  // multiarch directory on Debian), then glibc's generic defaults.
+  std::vector<std::string> defaults;
+  if (!binary.interp.empty()) defaults.push_back(Dirname(RealPath(binary.interp)));
+  for (const char* dir : {"/lib64", "/usr/lib64", "/lib", "/usr/lib"}) defaults.push_back(dir);
+
+  std::set<std::string> seen_libs;
+  std::set<std::string> dirs;
+  std::vector<std::string> dir_order;
+  struct Pending {
+    std::string name;
+    std::vector<std::string> runpath;
+    std::string wanted_by;
+  };
+  std::vector<Pending> pending;
+  for (const std::string& name : binary.needed)
+    pending.push_back({name, binary.runpath, binary_path});
+  while (!pending.empty()) {
+    Pending lib = pending.back();
+    pending.pop_back();
+    if (!seen_libs.insert(lib.name).second) continue;
+    std::vector<std::string> found;
+    auto consider = [&](const std::string& candidate) {
+      if (!ElfMatches(candidate, binary)) return;
+      std::string real = RealPath(candidate);
+      if (!real.empty() && std::find(found.begin(), found.end(), real) == found.end())
+        found.push_back(real);
+    };
+    if (lib.name.find('/') != std::string::npos) {
+      consider(lib.name);
+    } else {
+      for (const std::string& dir : lib.runpath) consider(dir + "/" + lib.name);
+      // Every cache entry for the name counts: the loader may pick a glibc-hwcaps variant.
+      for (const auto& [key, value] : cache)
+        if (key == lib.name) consider(value);
+      if (found.empty())
+        for (const std::string& dir : defaults) {
+          consider(dir + "/" + lib.name);
+          if (!found.empty()) break;
+        }
+    }
+    if (found.empty()) {
+      *err = "Failed to find the shared library \"" + lib.name + "\" that \"" + lib.wanted_by +
+             "\" needs";
+      return false;
+    }
+    for (const std::string& path : found) {
+      std::string dir = Dirname(path);
+      if (dirs.insert(dir).second) dir_order.push_back(dir);
+      ElfDependencies deps;
+      if (!ReadElfDependencies(path, &deps, err)) return false;
+      for (const std::string& name : deps.needed) pending.push_back({name, deps.runpath, path});
+    }
+  }
+  for (const std::string& dir : dir_order)
+    rules->push_back({dir, kFsReadFile,
+                      "shared libraries of the rsync binary: opened by the loader, then mapped"});
+  return true;
+}
+
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Landlock confines one thread: a second thread would stay free until the exec.
+bool CheckSingleThreaded(std::string* err) {
+  UniqueFd fd(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return true;  // no /proc: nothing to check against
+  char buf[4096];
+  ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  const char* threads = strstr(buf, "\nThreads:");
+  if (threads == nullptr) return true;
+  long count = strtol(threads + 9, nullptr, 10);
+  if (count > 1) {
+    *err = "Failed to enter the sandbox: " + std::to_string(count) +
+           " threads are running and Landlock confines only the calling one";
+    return false;
+  }
+  return true;
+}
+
+bool SetNoNewPrivs(std::string* err) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    *err = std::string("Failed to restrict privileges: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+#if defined(__x86_64__)
+#define RRSYNC_SECCOMP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define RRSYNC_SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+// Landlock (up to ABI 7) does not see connect() to a unix socket by path (/run/docker.sock,
+// the D-Bus system bus: as root, an escape), nor UDP. rsync --server talks over its inherited
+// stdin/stdout and makes only socketpair()s, so creating any socket is refused outright. io_uring
+// is refused too, because its socket operations would bypass this filter.
+bool DenySocketCreation(std::string* err) {
+#ifdef RRSYNC_SECCOMP_ARCH
+  constexpr uint32_t kDeny = SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA);
+  sock_filter filter[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+    // Another ABI's syscall numbers (int 0x80 on x86_64) would slip past the checks below.
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RRSYNC_SECCOMP_ARCH, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, kDeny),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+#if defined(__x86_64__)
+    // x32 syscalls carry this bit and have their own socket().
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 2, 0),
+#else
+    BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0),
+#endif
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, kDeny),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program = {static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
+    *err = std::string("Failed to install the socket filter: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+#else
+  *err = "Failed to install the socket filter: not built for this architecture";
+  return false;
+#endif
+}
+
+// The seccomp layer, in auto and require mode alike; a failure refuses only under require.
+bool ApplySocketFilter(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
+                       std::string* note, std::string* err) {
+  *note = "off";
+  if (!plan.deny_new_sockets) return true;
+  std::string filter_err;
+  if (DenySocketCreation(&filter_err)) {
+    *note = "socket,io_uring_setup denied";
+    return true;
+  }
+  if (mode == SandboxMode::kRequire) {
+    *err = filter_err;
+    return false;
+  }
+  *note = "unavailable";
+  report->warning += (report->warning.empty() ? "" : "; ") + filter_err;
+  return true;
+}
+
+std::string DescribeMissing(const LandlockAccess& wanted, const LandlockAccess& got) {
+  std::string out;
+  auto add = [&](const std::string& what) {
+    if (!out.empty()) out += "; ";
+    out += what;
+  };
+  if (wanted.fs & ~got.fs) add("fs " + FsAccessNames(wanted.fs & ~got.fs));
+  if (wanted.net & ~got.net) add("net " + NetAccessNames(wanted.net & ~got.net));
+  if (wanted.scoped & ~got.scoped) add("scopes " + ScopeNames(wanted.scoped & ~got.scoped));
+  return out;
+}
+
+}  // namespace
+
+bool ParseSandboxMode(std::string_view text, SandboxMode* mode) {
+  if (text == "auto") {
+    *mode = SandboxMode::kAuto;
+  } else if (text == "require") {
+    *mode = SandboxMode::kRequire;
+  } else if (text == "off") {
+    *mode = SandboxMode::kOff;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int ProbeLandlockAbi() { return QueryLandlockAbi(nullptr); }
+
+uint64_t DirAccessForPlan(const SandboxPlan& plan) {
+  // A pull only reads. rsync --sender opens files and lists directories, nothing else.
+  uint64_t access = kFsReadFile | kFsReadDir;
+  if (!plan.write) return access;
+  // A push, measured option by option (-aHAXS --delete --backup-dir --link-dest --partial-dir
+  // --temp-dir --inplace --append): files are written to a temp name and renamed into place
+  // (MAKE_REG, WRITE_FILE, REMOVE_FILE on the source directory, REFER across directories),
+  // --inplace/--append truncate, -D --specials make FIFOs and sockets (mknodat).
+  access |= kFsWriteFile | kFsMakeReg | kFsMakeDir | kFsMakeSym | kFsMakeFifo | kFsMakeSock |
+            kFsRemoveFile | kFsRemoveDir | kFsRefer | kFsTruncate;
+  // Device nodes only where rrsync would allow them anyway: a DIR of "/".
+  if (plan.devices) access |= kFsMakeChar | kFsMakeBlock;
+  return access;
+}
+
+bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err) {
+  rules->clear();
+  if (plan.dir.empty() || plan.dir[0] != '/') {
+    *err =
+        "Failed to plan the sandbox: the restricted directory \"" + plan.dir + "\" is not absolute";
+    return false;
+  }
+  if (plan.rsync_path.empty() || plan.rsync_path[0] != '/') {
+    *err = "Failed to plan the sandbox: the rsync path \"" + plan.rsync_path + "\" is not absolute";
+    return false;
+  }
+  rules->push_back({plan.dir, DirAccessForPlan(plan),
+                    plan.write ? "the restricted directory, for a push"
+                               : "the restricted directory, for a pull"});
+
+  ElfDependencies binary;
+  if (!ReadElfDependencies(plan.rsync_path, &binary, err)) return false;
+  rules->push_back({plan.rsync_path, kFsExecute | kFsReadFile,
+                    "the rsync binary: execve needs execute and read"});
+  if (!binary.interp.empty())
+    rules->push_back({binary.interp, kFsExecute | kFsReadFile,
+                      "the program interpreter (PT_INTERP): the kernel opens it as an exec"});
+  if (!AddLibraryRules(plan.rsync_path, binary, rules, err)) return false;
+  if (!binary.needed.empty() && IsFile(kLdSoCache))
+    rules->push_back({kLdSoCache, kFsReadFile, "the loader's library index"});
+
+  // Name mapping: rsync sends and maps user and group names; without these it silently falls
+  // back to numeric ids. Only the files backend: NSS modules (sss, ldap) need sockets and
+  // more files, and rsync then maps numerically.
+  for (const char* file : {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group"})
+    if (IsFile(file))
+      rules->push_back({file, kFsReadFile, "user and group name mapping (NSS files backend)"});
+  // A receiving rsync opens /dev/urandom before it creates each temporary file (seen with
+  // strace); denied, it falls back quietly to a weaker source of names. Reading random bytes
+  // discloses nothing; ioctls on the device stay denied (IOCTL_DEV is handled, never granted).
+  struct stat st;
+  if (stat(kUrandom, &st) == 0 && S_ISCHR(st.st_mode))
+    rules->push_back({kUrandom, kFsReadFile, "random temporary file names"});
+  return true;
+}
+
+bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
+                  std::string* err, LandlockAbiProbe probe) {
+  *report = SandboxReport();
+  if (!CheckSingleThreaded(err)) return false;
+  // no_new_privs in every mode: rsync never needs to gain privileges by exec, and Landlock
+  // requires it without CAP_SYS_ADMIN.
+  if (!SetNoNewPrivs(err)) return false;
+  if (mode == SandboxMode::kOff) {
+    report->rights = "sandbox off";
+    return true;
+  }
+
+  const int abi = probe();
+  report->abi = abi;
+  if (abi <= 0) {
+    if (mode == SandboxMode::kRequire) {
+      *err = "Landlock is not available on this kernel and -sandbox=require is set";
+      return false;
+    }
+    report->warning = "Landlock is not available on this kernel: rsync runs unconfined";
+    std::string filter_note;
+    if (!ApplySocketFilter(plan, mode, report, &filter_note, err)) return false;
+    report->rights = "unconfined; seccomp: " + filter_note;
+    return true;
+  }
+  // Without REFER (ABI 1) every cross-directory rename fails with EXDEV: a push would run and
+  // leave temp files behind, so it is refused in every mode.
+  if (plan.write && abi < 2) {
+    *err =
+        "Landlock ABI 1 cannot allow the cross-directory renames a push needs (REFER); "
+        "refusing the push";
+    return false;
+  }
+
+  const LandlockAccess wanted = WantedAccess();
+  const LandlockAccess handled = RestrictToAbi(wanted, abi);
+  std::string missing = DescribeMissing(wanted, handled);
+  if (!missing.empty()) {
+    if (mode == SandboxMode::kRequire) {
+      *err = "Landlock ABI " + std::to_string(abi) + " cannot enforce the full ruleset (lacks " +
+             missing + ") and -sandbox=require is set";
+      return false;
+    }
+    report->warning =
+        "Landlock ABI " + std::to_string(abi) + " lacks " + missing + ": those stay unrestricted";
+  }
+
+  std::vector<SandboxRule> rules;
+  if (!PlanSandboxRules(plan, &rules, err)) return false;
+  // The caller logs after this point; load the time zone while /etc/localtime is readable, so
+  // its timestamps stay in local time (glibc reads the file once, on first use).
+  tzset();
+
+  // Order matters: every rule is added while the process can still open the paths; the
+  // restriction comes last and is irrevocable.
+  LandlockRuleset ruleset;
+  if (!ruleset.Create(handled, err)) return false;
+  for (const SandboxRule& rule : rules)
+    if (!ruleset.AllowPath(rule.path, rule.access, err)) return false;
+  if (!ruleset.RestrictSelf(err)) return false;
+  std::string filter_note;
+  if (!ApplySocketFilter(plan, mode, report, &filter_note, err)) return false;
+
+  report->enforced = true;
+  report->rights = "landlock abi " + std::to_string(abi) + "; dir " + plan.dir + ": " +
+                   FsAccessNames(DirAccessForPlan(plan) & handled.fs) + "; " +
+                   std::to_string(rules.size() - 1) +
+                   " rules for rsync's own files; handled fs: " + FsAccessNames(handled.fs) +
+                   "; denied net: " + NetAccessNames(handled.net) +
+                   "; scoped: " + ScopeNames(handled.scoped) + "; seccomp: " + filter_note;
+  return true;
+}
+
+}  // namespace rrsync
