@@ -17,6 +17,16 @@ void SplitFlag(std::string_view arg, std::string_view* name, std::string_view* v
 
 }  // namespace
 
+bool IsModuleName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 const char* AccessName(Access access) {
   switch (access) {
     case Access::kReadOnly:
@@ -32,6 +42,8 @@ const char* AccessName(Access access) {
 std::string UsageText() {
   return "usage: rrsync [-ro|-wo] [-munge] [-absolute] [-no-del] [-no-lock] [-no-overwrite]\n"
          "              [-rsync=PATH] [-log=FILE] [-sandbox=auto|require|off] [-help] DIR\n"
+         "       rrsync [FLAGS] -config=FILE -module=NAME\n"
+         "       rrsync [FLAGS] -config=FILE -modules=NAME,NAME...\n"
          "\n"
          "Use \"man rrsync\" to learn how to restrict ssh users to using a restricted rsync "
          "command.\n"
@@ -51,6 +63,11 @@ std::string UsageText() {
          "  -log=FILE        Log file, appended to only if it exists and is a regular file\n"
          "                   (default rrsync.log in the login directory).\n"
          "  -sandbox=MODE    Landlock confinement of rsync: auto (default), require or off.\n"
+         "  -config=FILE     Serve the modules of this config file (rsyncd.conf syntax; owned by\n"
+         "                   root, writable by nobody else) instead of DIR.\n"
+         "  -module=NAME     With -config: serve module NAME; paths are inside its path.\n"
+         "  -modules=A,B     With -config: serve these modules; the first component of every\n"
+         "                   path names the module (host:A/file); `rsync host:` lists them.\n"
          "  -help, -h        Output this help message and exit.\n";
 }
 
@@ -71,7 +88,8 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
     bool has_value;
     SplitFlag(arg, &name, &value, &has_value);
     // Flags that take a value accept "-flag=VALUE" and "-flag VALUE".
-    if (name == "-rsync" || name == "-log" || name == "-sandbox") {
+    if (name == "-rsync" || name == "-log" || name == "-sandbox" || name == "-config" ||
+        name == "-module" || name == "-modules") {
       std::string taken;
       if (has_value) {
         taken = std::string(value);
@@ -87,13 +105,45 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
           return false;
         }
         settings->rsync_path = taken;
+        settings->rsync_given = true;
       } else if (name == "-log") {
         if (taken.empty()) {
           *err = "argument -log: expected a file name";
           return false;
         }
         settings->log_path = taken;
-      } else if (!ParseSandboxMode(taken, &settings->sandbox)) {
+        settings->log_given = true;
+      } else if (name == "-config") {
+        // Absolute, so that the file that decides every key's rights cannot depend on the
+        // login directory.
+        if (taken.empty() || taken[0] != '/') {
+          *err = "argument -config: the config path must be absolute: " + taken;
+          return false;
+        }
+        settings->config_path = taken;
+      } else if (name == "-module") {
+        if (!IsModuleName(taken)) {
+          *err = "argument -module: invalid module name: '" + taken + "'";
+          return false;
+        }
+        settings->module = taken;
+      } else if (name == "-modules") {
+        settings->modules.clear();
+        size_t start = 0;
+        while (true) {
+          size_t comma = taken.find(',', start);
+          std::string one = taken.substr(start, comma == std::string::npos ? comma : comma - start);
+          if (!IsModuleName(one)) {
+            *err = "argument -modules: invalid module name: '" + one + "'";
+            return false;
+          }
+          settings->modules.push_back(one);
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      } else if (ParseSandboxMode(taken, &settings->sandbox)) {
+        settings->sandbox_given = true;
+      } else {
         *err = "argument -sandbox: invalid choice: '" + taken +
                "' (choose from 'auto', 'require', 'off')";
         return false;
@@ -130,7 +180,21 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
     *err = "argument -wo: not allowed with argument -ro";
     return false;
   }
-  if (positional.empty()) {
+  if (!settings->config_path.empty()) {
+    // With a config file the modules' paths are the directories: a DIR as well would be
+    // ambiguous about which one is meant.
+    if (!positional.empty()) {
+      *err = "-config takes no DIR (the module's path is the directory): " + positional[0];
+      return false;
+    }
+    if (settings->module.empty() == settings->modules.empty()) {
+      *err = "-config needs exactly one of -module=NAME and -modules=A,B";
+      return false;
+    }
+  } else if (!settings->module.empty() || !settings->modules.empty()) {
+    *err = "-module and -modules need -config=FILE";
+    return false;
+  } else if (positional.empty()) {
     *err = "the following arguments are required: DIR";
     return false;
   }
@@ -138,7 +202,7 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
     *err = "unrecognized arguments: " + positional[1];
     return false;
   }
-  settings->dir = positional[0];
+  if (!positional.empty()) settings->dir = positional[0];
   settings->access = read_only ? Access::kReadOnly
                      : write_only ? Access::kWriteOnly
                                   : Access::kReadWrite;

@@ -3,6 +3,7 @@
 #define RRSYNC_COMMAND_LINE_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandbox.h"
@@ -25,6 +26,14 @@ struct Settings {
   std::string rsync_path = "/usr/bin/rsync";  // -rsync=PATH, always absolute
   std::string log_path = "rrsync.log";        // -log=FILE; relative to the login directory
   SandboxMode sandbox = SandboxMode::kAuto;   // -sandbox=MODE
+  // Whether the command line itself gave -rsync, -log and -sandbox: with -config, what the
+  // command line gives wins over the config file.
+  bool rsync_given = false;
+  bool log_given = false;
+  bool sandbox_given = false;
+  std::string config_path;           // -config=FILE: modules instead of DIR
+  std::string module;                // -module=NAME: serve this one module
+  std::vector<std::string> modules;  // -modules=A,B: the first path component names the module
 };
 
 // Parses rrsync's arguments (argv without argv[0]). Returns false and fills *err on a usage
@@ -33,6 +42,10 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
 
 // The usage text printed by -help, and after an error when stdin is a terminal.
 std::string UsageText();
+
+// Whether `name` may name a module: letters, digits, ".", "_" and "-", not starting with "." or
+// "-", at most 64 bytes (so it is never a glob, a path or an option).
+bool IsModuleName(std::string_view name);
 
 // "read-only", "write-only" or "read-write".
 const char* AccessName(Access access);

@@ -2,19 +2,28 @@
 //
 // main gathers the inputs, asks Decide() what the client may do, then applies the effects in
 // one fixed order: log, lock, pin, sandbox, exec.
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "audit_log.h"
 #include "command_line.h"
+#include "config.h"
 #include "decision.h"
 #include "escape.h"
 #include "filesystem.h"
+#include "module_route.h"
 #include "path_pinner.h"
 #include "path_resolution.h"
 #include "rsync_features.h"
@@ -44,6 +53,54 @@ enum ExitCode { kExitOk = 0, kExitRefused = 1 };
   std::exit(kExitRefused);
 }
 
+// The facts about the client that sshd hands over; nothing else from the environment.
+SessionFacts GatherFacts() {
+  SessionFacts facts;
+  ParseSshConnection(getenv("SSH_CONNECTION"), &facts.client_address, &facts.client_port);
+  if (const struct passwd* pw = getpwuid(getuid())) facts.user = pw->pw_name;
+  // ExposeAuthInfo: a file naming the key(s) the client authenticated with.
+  facts.keys = KeyFingerprints(ReadUserAuthFile(getenv("SSH_USER_AUTH")));
+  return facts;
+}
+
+// `rsync host:` under -modules: an empty directory holding one empty directory per module the
+// key may use, served read-only in place of a module; removed when rsync is done.
+class ModuleListing {
+ public:
+  bool Create(const Config& config, const std::vector<std::string>& modules, std::string* err) {
+    char templ[] = "/tmp/rrsync-modules.XXXXXX";
+    if (mkdtemp(templ) == nullptr) {
+      *err = std::string("unable to list the modules: ") + strerror(errno);
+      return false;
+    }
+    dir_ = templ;
+    chmod(dir_.c_str(), 0755);
+    for (const std::string& name : modules) {
+      std::string path = dir_ + "/" + name;
+      if (mkdir(path.c_str(), 0755) != 0) continue;
+      names_.push_back(path);
+      struct stat st;
+      const ModuleConfig* module = config.FindModule(name);
+      if (module != nullptr && stat(module->path.c_str(), &st) == 0) {
+        struct timespec times[2] = {st.st_atim, st.st_mtim};
+        utimensat(AT_FDCWD, path.c_str(), times, 0);
+      }
+    }
+    return true;
+  }
+  void Remove() {
+    for (const std::string& path : names_) rmdir(path.c_str());
+    names_.clear();
+    if (!dir_.empty()) rmdir(dir_.c_str());
+    dir_.clear();
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> names_;
+};
+
 int Run(int argc, char** argv) {
   Settings settings;
   std::string err;
@@ -58,6 +115,93 @@ int Run(int argc, char** argv) {
   const std::string host = ClientHost(getenv("SSH_CONNECTION"));
   std::optional<std::string> command;
   if (command_env != nullptr) command = command_env;
+  const std::string logged_command = command.value_or("");
+
+  const bool configured = !settings.config_path.empty();
+  Config config;
+  std::vector<std::string> refuse_options;
+  std::vector<std::string> allow_options;
+  ModuleListing listing;
+  bool list_modules = false;
+  // Without -config, syslog only: the log file stays upstream's (SessionLog).
+  AuditLogOptions audit_options;
+  std::unique_ptr<AuditLog> audit;
+  if (configured) {
+    if (!LoadConfig(settings.config_path, &config, &err)) {
+      AuditLog config_failure(audit_options);
+      config_failure.set_facts(GatherFacts());
+      config_failure.Refused(err, logged_command);
+      Die(err);
+    }
+    audit_options.facility = config.syslog_facility;
+    audit_options.syslog_socket = config.syslog_socket;
+    // The default socket missing means no syslog daemon, which syslog(3) ignores as well.
+    audit_options.report_syslog_failure = config.syslog_socket != "/dev/log";
+    audit_options.file = settings.log_given ? settings.log_path : config.log_file;
+    audit_options.format = config.log_format;
+  }
+  // Opened before the chdir: -log=FILE is relative to the login directory.
+  audit = std::make_unique<AuditLog>(audit_options);
+  audit->set_facts(GatherFacts());
+  SessionLog log(configured ? std::string() : settings.log_path);
+  auto refuse = [&](const std::string& reason) {
+    listing.Remove();
+    log.Refused(host, reason, logged_command);
+    audit->Refused(reason, logged_command);
+    Die(reason);
+  };
+
+  if (configured) {
+    std::vector<std::string> served =
+        settings.module.empty() ? settings.modules : std::vector<std::string>{settings.module};
+    for (const std::string& name : served) {
+      if (config.FindModule(name) == nullptr)
+        refuse("module " + name + " is not defined in " + settings.config_path);
+    }
+    std::string module_name = served.front();
+    if (settings.module.empty() && command) {
+      Route route = RouteRequest(*command, settings.modules);
+      switch (route.kind) {
+        case Route::Kind::kRefuse:
+          refuse(route.refusal);
+          break;
+        case Route::Kind::kModule:
+          module_name = route.module;
+          command = route.command;
+          break;
+        case Route::Kind::kListModules:
+          list_modules = true;
+          break;
+        case Route::Kind::kPassThrough:
+          // Not a routable rsync command: Decide refuses it (or answers "true" and the probe)
+          // the same way whichever module is asked.
+          break;
+      }
+    }
+    const ModuleConfig& module = *config.FindModule(module_name);
+    Settings base = settings;
+    if (!SettingsForModule(base, config, module, &settings, &refuse_options, &allow_options, &err))
+      refuse(err);
+    if (list_modules) {
+      // A key that may never read (-wo on its line) does not get the list either.
+      if (base.access == Access::kWriteOnly)
+        refuse("reading from write-only server is not allowed");
+      // The top lists the modules and holds nothing else: read-only, whatever the module says,
+      // and without the first module's option lists, which are about that module's files.
+      settings.access = Access::kReadOnly;
+      settings.no_delete = settings.no_lock = true;
+      refuse_options.clear();
+      if (!listing.Create(config, settings.modules, &err)) refuse(err);
+      settings.dir = listing.dir();
+    } else {
+      audit->facts().module = module_name;
+    }
+    if (command) {
+      if (std::optional<std::string> refused =
+              RefusedOption(*command, refuse_options, allow_options))
+        refuse(*refused);
+    }
+  }
 
   // DIR and the log file are relative to the login directory sshd starts us in.
   RealFilesystem fs;
@@ -65,13 +209,10 @@ int Run(int argc, char** argv) {
   if (getcwd(cwd, sizeof(cwd)) == nullptr) Die("unable to read the login directory");
   DecisionInput input;
   input.settings = &settings;
-  if (!ResolveRealPath(fs, cwd, settings.dir, &input.dir, &err) || !fs.IsDirectory(input.dir))
+  if (!ResolveRealPath(fs, cwd, settings.dir, &input.dir, &err) || !fs.IsDirectory(input.dir)) {
+    if (configured) refuse("Restricted directory does not exist!");
     Die("Restricted directory does not exist!");
-  SessionLog log(settings.log_path);
-  auto refuse = [&](const std::string& reason) {
-    log.Refused(host, reason, command.value_or(""));
-    Die(reason);
-  };
+  }
   if (chdir(input.dir.c_str()) != 0)
     refuse(std::string("unable to chdir to restricted dir: ") + strerror(errno));
 
@@ -81,11 +222,13 @@ int Run(int argc, char** argv) {
   Decision decision = Decide(input, fs);
   switch (decision.verdict) {
     case Verdict::kConnectivityCheck:
+      listing.Remove();
       return kExitOk;
     case Verdict::kProbe:
       // Tells rrsync-admin's probe that this login is held by rrsync, without naming DIR.
       std::printf("rrsync-probe ok version=%s mode=%s\n", RRSYNC_VERSION,
                   AccessName(settings.access));
+      listing.Remove();
       return kExitOk;
     case Verdict::kRefuse:
       refuse(decision.refusal);
@@ -114,23 +257,33 @@ int Run(int argc, char** argv) {
 
   // Runs in the process that becomes rsync: confine, log, exec.
   auto start_rsync = [&]() {
+    audit->ConnectSyslog();
     SandboxReport report;
     std::string sandbox_err;
     if (!EnterSandbox(plan, settings.sandbox, &report, &sandbox_err)) refuse(sandbox_err);
-    std::string notes = "sandbox=" + (report.enforced ? "landlock-abi" + std::to_string(report.abi)
-                                                      : std::string("off"));
-    if (!report.rights.empty()) notes += " rights=" + report.rights;
-    if (!report.warning.empty()) notes += " warning=" + report.warning;
+    const std::string sandbox_state =
+        report.enforced ? "landlock-abi" + std::to_string(report.abi) : std::string("off");
+    std::string details;
+    if (!report.rights.empty()) details += " rights=" + report.rights;
+    if (!report.warning.empty()) details += " warning=" + report.warning;
     for (const std::string& option : request.omitted)
-      notes += " omitted=" + option + "(rsync lacks it)";
-    log.Accepted(host, rsync_argv, notes);
+      details += " omitted=" + option + "(rsync lacks it)";
+    log.Accepted(host, rsync_argv, "sandbox=" + sandbox_state + details);
+    audit->Accepted(AccessName(settings.access), sandbox_state,
+                    details.empty() ? details : details.substr(1), rsync_argv);
     std::string exec_err;
     ExecRsync(settings.rsync_path, rsync_argv, pinner.InheritedFds(), &exec_err);
     Die(exec_err);
   };
   // Nothing to hold: become rsync. Holding the lock: rsync runs as a child and we wait.
-  if (!lock.valid()) start_rsync();
-  return RunInChildAndWait(start_rsync);
+  // The listing's directory is removed afterwards, so rrsync waits for that rsync too.
+  if (!lock.valid() && !list_modules) start_rsync();
+  auto started = std::chrono::steady_clock::now();
+  int status = RunInChildAndWait(start_rsync);
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  audit->Finished(status, took.count());
+  listing.Remove();
+  return status;
 }
 
 }  // namespace
