@@ -95,7 +95,9 @@ class Decider {
                     " (anchor the path at the root of your restricted dir)");
 
     std::vector<std::string> paths;
-    if (wild) paths = GlobPaths(fs_, dir_, arg);
+    std::string glob_err;
+    if (wild && !GlobPaths(fs_, dir_, arg, &paths, &glob_err))
+      return Refuse("unsafe arg: " + original + " (" + glob_err + ")");
     if (paths.empty()) paths.push_back(arg);
 
     bool checked = check == ArgCheck::kPathAlways ||

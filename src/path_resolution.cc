@@ -200,11 +200,28 @@ bool MatchTokens(const std::vector<PatternToken>& tokens, const std::vector<char
   return t == tokens.size();
 }
 
+// What one expansion may still spend; `exceeded` stops all further work.
+struct GlobBudget {
+  size_t entries_left;
+  size_t results_left;
+  bool exceeded = false;
+
+  bool Spend(size_t* left, size_t n) {
+    if (exceeded || n > *left) {
+      exceeded = true;
+      return false;
+    }
+    *left -= n;
+    return true;
+  }
+};
+
 std::vector<std::string> GlobInDirectory(Filesystem& fs, const std::string& cwd,
                                          const std::string& dirname, const std::string& pattern,
-                                         bool dirs_only) {
+                                         bool dirs_only, GlobBudget* budget) {
   std::vector<std::string> names;
-  if (!fs.ListDirectory(FromCwd(cwd, dirname), dirs_only, &names)) return {};
+  if (budget->exceeded || !fs.ListDirectory(FromCwd(cwd, dirname), dirs_only, &names)) return {};
+  if (!budget->Spend(&budget->entries_left, names.size() + 1)) return {};
   std::vector<PatternToken> tokens = CompilePattern(pattern);
   bool hidden_pattern = !pattern.empty() && pattern[0] == '.';
   std::vector<std::string> out;
@@ -226,7 +243,8 @@ std::vector<std::string> GlobLiteral(Filesystem& fs, const std::string& cwd,
 }
 
 std::vector<std::string> Glob(Filesystem& fs, const std::string& cwd, const std::string& pathname,
-                              bool dirs_only) {
+                              bool dirs_only, GlobBudget* budget) {
+  if (budget->exceeded) return {};
   auto [dirname, basename] = SplitPath(pathname);
   if (!HasMagic(pathname)) {
     if (!basename.empty()) {
@@ -236,18 +254,19 @@ std::vector<std::string> Glob(Filesystem& fs, const std::string& cwd, const std:
     }
     return {};
   }
-  if (dirname.empty()) return GlobInDirectory(fs, cwd, "", basename, dirs_only);
+  if (dirname.empty()) return GlobInDirectory(fs, cwd, "", basename, dirs_only, budget);
   std::vector<std::string> dirs;
   if (dirname != pathname && HasMagic(dirname)) {
-    dirs = Glob(fs, cwd, dirname, true);
+    dirs = Glob(fs, cwd, dirname, true, budget);
   } else {
     dirs = {dirname};
   }
   std::vector<std::string> out;
   for (const std::string& dir : dirs) {
-    std::vector<std::string> names = HasMagic(basename)
-                                         ? GlobInDirectory(fs, cwd, dir, basename, dirs_only)
-                                         : GlobLiteral(fs, cwd, dir, basename);
+    std::vector<std::string> names =
+        HasMagic(basename) ? GlobInDirectory(fs, cwd, dir, basename, dirs_only, budget)
+                           : GlobLiteral(fs, cwd, dir, basename);
+    if (!budget->Spend(&budget->results_left, names.size())) return {};
     for (const std::string& name : names) out.push_back(JoinPath(dir, name));
   }
   return out;
@@ -295,9 +314,21 @@ bool ResolveRealPath(Filesystem& fs, const std::string& cwd, const std::string& 
   return true;
 }
 
-std::vector<std::string> GlobPaths(Filesystem& fs, const std::string& cwd,
-                                   const std::string& pattern) {
-  return Glob(fs, cwd, pattern, false);
+bool GlobPaths(Filesystem& fs, const std::string& cwd, const std::string& pattern,
+               std::vector<std::string>* paths, std::string* err, const GlobLimits& limits) {
+  // Each magic directory level is one level of recursion: the pattern length bounds the depth.
+  if (HasMagic(pattern) && pattern.size() > limits.max_pattern_bytes) {
+    *err = "glob pattern too long";
+    return false;
+  }
+  GlobBudget budget{limits.max_entries, limits.max_results};
+  *paths = Glob(fs, cwd, pattern, false, &budget);
+  if (budget.exceeded) {
+    paths->clear();
+    *err = "glob matches too many paths";
+    return false;
+  }
+  return true;
 }
 
 bool MatchesPattern(const std::string& name, const std::string& pattern) {

@@ -20,11 +20,20 @@ std::string NormalizePath(const std::string& path);
 bool ResolveRealPath(Filesystem& fs, const std::string& cwd, const std::string& path,
                      std::string* resolved, std::string* err);
 
+// Bounds on one glob expansion: a client chooses the pattern (and with a read-write key the tree,
+// e.g. symlinks to "." that make every "*/" level match again), so work must stay bounded.
+struct GlobLimits {
+  size_t max_pattern_bytes = 4096;    // PATH_MAX: no real path is longer
+  size_t max_entries = 1000000;       // directory entries examined
+  size_t max_results = 100000;        // paths produced
+};
+
 // glob.glob (not recursive): the paths matching `pattern`, in directory order; names starting
 // with "." match only a pattern component that starts with "." too. Relative patterns give
-// relative results.
-std::vector<std::string> GlobPaths(Filesystem& fs, const std::string& cwd,
-                                   const std::string& pattern);
+// relative results. Returns false and fills *err when the expansion would exceed `limits`.
+bool GlobPaths(Filesystem& fs, const std::string& cwd, const std::string& pattern,
+               std::vector<std::string>* paths, std::string* err,
+               const GlobLimits& limits = GlobLimits());
 
 // fnmatch.fnmatchcase on one name: "*", "?", "[...]" and "[!...]".
 bool MatchesPattern(const std::string& name, const std::string& pattern);

@@ -60,6 +60,12 @@ TEST(Glob, ExpandsInDirectoryOrderWithoutHiddenNames) {
     std::sort(v.begin(), v.end());
     return v;
   };
+  auto GlobPaths = [](Filesystem& fs, const std::string& cwd, const std::string& pattern) {
+    std::vector<std::string> paths;
+    std::string err;
+    EXPECT_TRUE(rrsync::GlobPaths(fs, cwd, pattern, &paths, &err)) << err;
+    return paths;
+  };
   EXPECT_EQ(sorted(GlobPaths(fs, root, "*")), (std::vector<std::string>{"d1", "d2", "f"}));
   EXPECT_EQ(sorted(GlobPaths(fs, root, "d*/x")), (std::vector<std::string>{"d1/x", "d2/x"}));
   EXPECT_EQ(sorted(GlobPaths(fs, root, "*/")), (std::vector<std::string>{"d1/", "d2/"}));
@@ -67,6 +73,32 @@ TEST(Glob, ExpandsInDirectoryOrderWithoutHiddenNames) {
   EXPECT_EQ(sorted(GlobPaths(fs, root, root + "/d?")),
             (std::vector<std::string>{root + "/d1", root + "/d2"}));
   EXPECT_TRUE(GlobPaths(fs, root, "nothing*").empty());
+}
+
+TEST(Glob, RefusesExpansionsBeyondItsLimits) {
+  testing::TempDir tmp;
+  std::string root = NormalizePath(tmp.path());
+  // Two symlinks to "." make every "*/" level match twice: 2^levels paths.
+  symlink(".", (root + "/l1").c_str());
+  symlink(".", (root + "/l2").c_str());
+  RealFilesystem fs;
+  std::vector<std::string> paths;
+  std::string err;
+  std::string pattern;
+  for (int i = 0; i < 40; ++i) pattern += "*/";
+  EXPECT_FALSE(GlobPaths(fs, root, pattern + "a", &paths, &err));
+  EXPECT_EQ(err, "glob matches too many paths");
+  EXPECT_TRUE(paths.empty());
+  GlobLimits small;
+  small.max_results = 3;
+  EXPECT_FALSE(GlobPaths(fs, root, "*/*", &paths, &err, small));
+  EXPECT_TRUE(GlobPaths(fs, root, "*", &paths, &err, small)) << err;
+  EXPECT_EQ(paths.size(), 2u);
+  EXPECT_FALSE(GlobPaths(fs, root, std::string(5000, '*'), &paths, &err));
+  EXPECT_EQ(err, "glob pattern too long");
+  // A long literal is no pattern: it is kept, and fails later where the path is opened.
+  EXPECT_TRUE(GlobPaths(fs, root, std::string(5000, 'x'), &paths, &err));
+  EXPECT_TRUE(paths.empty());
 }
 
 }  // namespace
