@@ -1,6 +1,6 @@
 // rrsync the way admins run it: the forced command of a `restrict,command="rrsync ..."` line in
 // authorized_keys of a real sshd on 127.0.0.1, reached with the real rsync and ssh clients through
-// the ssh config alias docs/SETUP.md teaches. Every test runs as root (the published case) and as
+// the ssh config alias README.md (Setup) teaches. Every test runs as root (the published case) and as
 // an unprivileged account, and checks exit codes, messages and the trees on both sides.
 //
 // The escape tests give DIR a parent that holds a secret file, readable by the account, and check
@@ -403,7 +403,7 @@ TEST_P(ReadOnly, SecondRunTransfersOnlyTheChangedFile) {
   for (int i = 0; i < 20; ++i) Put(data_ + "/sub/file" + std::to_string(i), std::to_string(i));
   Put(data_ + "/top.txt", "top\n");
   Authorize({"-ro"});
-  // The backup command docs/SETUP.md teaches, word for word.
+  // The backup command README.md (Setup) teaches, word for word.
   CommandResult first = Rsync({"-av", Remote("/"), dest_ + "/"});
   ASSERT_EQ(first.exit_code, 0) << first.Describe();
   EXPECT_EQ(first.err, "");

@@ -591,7 +591,7 @@ bool SshdHarness::AddClient(const Account& account, std::string* err) {
                    account.uid, account.gid, err)) {
     return false;
   }
-  // docs/SETUP.md shows these lines; keep the two in step.
+  // README.md (Setup) shows these lines; keep the two in step.
   std::ostringstream config;
   config << "Host " << Alias() << "\n"
          << "    HostName 127.0.0.1\n"
