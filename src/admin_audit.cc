@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "config.h"
 #include "admin_authorized_keys.h"
 #include "admin_process.h"
 #include "rsync_features.h"
@@ -177,6 +178,7 @@ struct RrsyncCommand {
   std::string rsync;
   std::string sandbox;
   std::string config;  // -config=FILE: modules instead of DIR
+  std::vector<std::string> modules;  // from -module=NAME and -modules=A,B
   std::vector<std::string> unknown;
 };
 
@@ -200,8 +202,15 @@ bool ParseRrsyncCommand(const std::vector<std::string>& words, RrsyncCommand* cm
       cmd->sandbox = w.substr(9);
     else if (w.rfind("-config=", 0) == 0)
       cmd->config = w.substr(8);
-    else if (w.rfind("-module=", 0) == 0 || w.rfind("-modules=", 0) == 0)
-      continue;
+    else if (w.rfind("-module=", 0) == 0 || w.rfind("-modules=", 0) == 0) {
+      std::string list = w.substr(w.find('=') + 1);
+      for (size_t start = 0; start <= list.size();) {
+        size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        cmd->modules.push_back(list.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
     else if (w != "-wo" && w != "-munge" && w != "-absolute" && w != "-no-del" && w != "-no-lock" &&
              w != "-no-overwrite") {
       cmd->unknown.push_back(w);
@@ -287,14 +296,38 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
   std::string dir = cmd.dir.empty() || cmd.dir[0] == '/' ? cmd.dir : user.home + "/" + cmd.dir;
   std::string real_dir = dir.empty() ? "" : RealPath(dir);
   if (!cmd.config.empty()) {
-    // Modules: rrsync itself insists that the file is root's; audit only checks it is there.
-    struct stat cst;
-    if (stat(cmd.config.c_str(), &cst) != 0 || !S_ISREG(cst.st_mode)) {
-      Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,
-          "config file \"" + Display(cmd.config) + "\" does not exist");
+    // Modules: load the file exactly as rrsync will (ownership, syntax, paths), then check
+    // that every module the key names is there and its directory exists.
+    Config config;
+    std::string config_err;
+    if (!LoadConfig(cmd.config, &config, &config_err)) {
+      Add(findings, AuditStatus::kFail, "key.rrsync_config", subject,
+          Display(config_err) + ": rrsync will refuse every session");
     } else {
-      Add(findings, AuditStatus::kPass, "key.rrsync_dir", subject,
-          "modules from " + Display(cmd.config) + " (not audited here)");
+      bool all_there = !cmd.modules.empty();
+      if (cmd.modules.empty()) {
+        Add(findings, AuditStatus::kFail, "key.rrsync_config", subject,
+            "-config without -module or -modules: rrsync will refuse every session");
+      }
+      for (const std::string& name : cmd.modules) {
+        const ModuleConfig* module = config.FindModule(name);
+        if (module == nullptr) {
+          all_there = false;
+          Add(findings, AuditStatus::kFail, "key.rrsync_config", subject,
+              "module \"" + Display(name) + "\" is not in " + Display(cmd.config));
+        } else if (!IsDirectory(module->path)) {
+          all_there = false;
+          Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,
+              "module " + Display(name) + ": path \"" + Display(module->path) + "\" does not exist");
+        } else if (!module->flags.read_only.value_or(config.defaults.read_only.value_or(false)) &&
+                   !cmd.read_only) {
+          state->writable_dirs.push_back(RealPath(module->path));
+        }
+      }
+      if (all_there) {
+        Add(findings, AuditStatus::kPass, "key.rrsync_config", subject,
+            Display(cmd.config) + " loads and has every module the key names");
+      }
     }
   } else if (real_dir.empty() || !IsDirectory(real_dir)) {
     Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,

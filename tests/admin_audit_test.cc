@@ -211,6 +211,31 @@ TEST_F(AuditTest, AShellKeyBesideRrsyncKeysAndWeakFlags) {
             "key (bob@desk) has no forced command: it opens a shell for bk");
 }
 
+TEST_F(AuditTest, ChecksTheConfigFileAndTheModulesAKeyNames) {
+  GoodSetup();
+  WriteFile(dir_ + "/rrsync.conf", "[backup]\n    path = " + dir_ + "/data\n", 0644);
+  ASSERT_EQ(chown((dir_ + "/rrsync.conf").c_str(), 0, 0), 0);
+  Keys("bk", RrsyncLine("restrict,", "-config=" + dir_ + "/rrsync.conf -module=backup"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+  EXPECT_NE(FindCheck(findings, "key.rrsync_config", AuditStatus::kPass), nullptr);
+
+  Keys("bk", RrsyncLine("restrict,", "-config=" + dir_ + "/rrsync.conf -modules=backup,logs"));
+  findings = Audit();
+  const AuditFinding* missing = FindCheck(findings, "key.rrsync_config", AuditStatus::kFail);
+  ASSERT_NE(missing, nullptr) << FormatAuditText(findings);
+  EXPECT_NE(missing->message.find("module \"logs\" is not in"), std::string::npos)
+      << missing->message;
+
+  // A config rrsync refuses (an unknown key) makes every session fail: audit says so.
+  WriteFile(dir_ + "/rrsync.conf", "colour = blue\n[backup]\n    path = " + dir_ + "/data\n", 0644);
+  Keys("bk", RrsyncLine("restrict,", "-config=" + dir_ + "/rrsync.conf -module=backup"));
+  findings = Audit();
+  const AuditFinding* bad = FindCheck(findings, "key.rrsync_config", AuditStatus::kFail);
+  ASSERT_NE(bad, nullptr) << FormatAuditText(findings);
+  EXPECT_NE(bad->message.find("rrsync.conf:1: "), std::string::npos) << bad->message;
+}
+
 TEST_F(AuditTest, CommandLineExitCodesAndJson) {
   GoodSetup();
   const std::vector<std::string> base = {RRSYNC_ADMIN_BINARY,   "audit",    "--sshd-config",
