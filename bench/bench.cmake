@@ -1,0 +1,22 @@
+# Benchmarks (issue 7), included from cmake/parts/load.cmake. Built on demand
+# (`--target rrsync_benchmarks`), run by scripts/bench; never part of ctest.
+find_package(benchmark QUIET)
+if(benchmark_FOUND)
+  add_executable(rrsync_decision_bench EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/decision_bench.cc)
+  target_link_libraries(rrsync_decision_bench PRIVATE rrsync_core benchmark::benchmark)
+endif()
+
+# Times whole sessions through the throwaway sshd: rrsync against a plain forced rsync.
+if(TARGET rrsync_sshd_harness)
+  add_executable(rrsync_e2e_bench EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/e2e_bench.cc)
+  target_link_libraries(rrsync_e2e_bench PRIVATE rrsync_sshd_harness)
+  target_compile_definitions(rrsync_e2e_bench PRIVATE RRSYNC_BINARY="$<TARGET_FILE:rrsync>")
+  add_dependencies(rrsync_e2e_bench rrsync)
+endif()
+
+add_custom_target(rrsync_benchmarks)
+foreach(t rrsync_decision_bench rrsync_e2e_bench rrsync argv_recorder)
+  if(TARGET ${t})
+    add_dependencies(rrsync_benchmarks ${t})
+  endif()
+endforeach()

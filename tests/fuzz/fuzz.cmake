@@ -1,0 +1,14 @@
+# The libFuzzer target (issue 7), included from cmake/parts/load.cmake. Only with clang and
+# -DRRSYNC_FUZZ=ON, which scripts/fuzz sets in its own build dir (build-fuzz) together with
+# -DRRSYNC_SANITIZE=ON and CMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link (coverage for the whole
+# core; the fuzzer's main is linked into this target only).
+option(RRSYNC_FUZZ "Build the libFuzzer target (needs clang)" OFF)
+if(RRSYNC_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "RRSYNC_FUZZ needs clang: configure with CXX=clang++ CC=clang")
+  endif()
+  add_executable(rrsync_fuzz_decision ${RRSYNC_LOAD_ROOT}/tests/fuzz/fuzz_decision.cc)
+  target_compile_options(rrsync_fuzz_decision PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(rrsync_fuzz_decision PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(rrsync_fuzz_decision PRIVATE rrsync_core)
+endif()
