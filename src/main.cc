@@ -216,10 +216,22 @@ int Run(int argc, char** argv) {
   if (chdir(input.dir.c_str()) != 0)
     refuse(std::string("unable to chdir to restricted dir: ") + strerror(errno));
 
-  std::string features_err;
-  bool features_known = DetectRsyncFeatures(settings.rsync_path, &input.features, &features_err);
   input.command = command;
   Decision decision = Decide(input, fs);
+  // What rsync supports matters only for a session that runs it: refused commands, `true` and
+  // the probe never read the binary. An older rsync changes only the options rrsync adds, so
+  // deciding again with what it lacks is enough.
+  std::string features_err;
+  bool features_known = true;
+  if (decision.verdict == Verdict::kRunRsync) {
+    RsyncFeatures actual;
+    features_known = DetectRsyncFeatures(settings.rsync_path, &actual, &features_err);
+    if (features_known && (actual.drop_devices != input.features.drop_devices ||
+                           actual.confine_root != input.features.confine_root)) {
+      input.features = actual;
+      decision = Decide(input, fs);
+    }
+  }
   switch (decision.verdict) {
     case Verdict::kConnectivityCheck:
       listing.Remove();

@@ -113,6 +113,14 @@ bool PathPinner::CheckInTree(int fd, const PathPin& pin) {
 }
 
 bool PathPinner::PinDirectory(const std::string& path, const PathPin& pin, int* fd) {
+  // Many arguments below one directory (a glob, a long file list) name it the same way: reuse
+  // the descriptor. That is as safe as the first pin, which was checked to be inside DIR; each
+  // leaf is still checked below it against the inode that was validated.
+  auto known = pinned_anchors_.find(path);
+  if (known != pinned_anchors_.end()) {
+    *fd = known->second;
+    return true;
+  }
   // O_PATH: reaching a known name below needs only search permission on the directory.
   UniqueFd dfd(open(path.empty() ? "." : path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dfd.valid())
@@ -126,10 +134,11 @@ bool PathPinner::PinDirectory(const std::string& path, const PathPin& pin, int* 
   auto it = pinned_dirs_.find(key);
   if (it != pinned_dirs_.end()) {
     *fd = it->second;
-    return true;
+  } else {
+    *fd = Keep(std::move(dfd));
+    pinned_dirs_[key] = *fd;
   }
-  *fd = Keep(std::move(dfd));
-  pinned_dirs_[key] = *fd;
+  pinned_anchors_[path] = *fd;
   return true;
 }
 

@@ -47,6 +47,7 @@ class PathPinner {
   const bool have_proc_fd_;
   std::vector<UniqueFd> kept_;
   std::map<std::pair<dev_t, ino_t>, int> pinned_dirs_;
+  std::map<std::string, int> pinned_anchors_;  // directory spellings already pinned
   std::string refusal_;
 };
 

@@ -119,6 +119,10 @@ std::vector<PatternToken> CompilePattern(const std::string& pattern) {
   std::vector<PatternToken> tokens;
   size_t i = 0;
   const size_t n = p.size();
+  // next_close[k]: the first "]" at or after k (n if none), so that a run of unclosed "[" costs
+  // linear time, not quadratic.
+  std::vector<size_t> next_close(n + 1, n);
+  for (size_t k = n; k-- > 0;) next_close[k] = p[k] == ']' ? k : next_close[k + 1];
   while (i < n) {
     char32_t c = p[i++];
     if (c == '*') {
@@ -130,7 +134,7 @@ std::vector<PatternToken> CompilePattern(const std::string& pattern) {
       size_t j = i;
       if (j < n && p[j] == '!') ++j;
       if (j < n && p[j] == ']') ++j;
-      while (j < n && p[j] != ']') ++j;
+      j = next_close[j];
       if (j >= n) {
         tokens.emplace_back(PatternToken::kLiteral, U'[');
         continue;
