@@ -88,6 +88,19 @@ std::string EscapeUntrusted(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::string EscapeAndShorten(std::string_view text, size_t max_bytes) {
+  std::string escaped = EscapeUntrusted(text, static_cast<size_t>(-1) / 2);
+  if (escaped.size() <= max_bytes) return escaped;
+  // Cut on character boundaries: never inside a UTF-8 sequence.
+  auto boundary = [&](size_t pos) {
+    while (pos > 0 && (static_cast<unsigned char>(escaped[pos]) & 0xC0) == 0x80) --pos;
+    return pos;
+  };
+  size_t head = boundary(max_bytes * 3 / 4);
+  size_t tail = boundary(escaped.size() - max_bytes / 4);
+  return escaped.substr(0, head) + "..." + escaped.substr(tail);
+}
+
 std::string PythonRepr(std::string_view text) {
   bool has_single = text.find('\'') != std::string_view::npos;
   bool has_double = text.find('"') != std::string_view::npos;

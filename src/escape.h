@@ -16,6 +16,10 @@ inline constexpr size_t kMaxPrintedBytes = 2048;
 // `max_bytes` with a trailing "...". Backslashes are kept as they are.
 std::string EscapeUntrusted(std::string_view text, size_t max_bytes = kMaxPrintedBytes);
 
+// Like EscapeUntrusted, but a text longer than `max_bytes` keeps its beginning and its end, with
+// "..." between: in a message the reason comes last ("... File name too long").
+std::string EscapeAndShorten(std::string_view text, size_t max_bytes = kMaxPrintedBytes);
+
 // Returns `text` spelled as Python's repr() spells a str decoded from these bytes with
 // surrogateescape: upstream rrsync prints some values that way, and messages must match it.
 std::string PythonRepr(std::string_view text);

@@ -43,7 +43,7 @@ enum ExitCode { kExitOk = 0, kExitRefused = 1 };
 // The one way rrsync refuses: one line that names rrsync, whatever this file is called, so that
 // `ssh host exit 2>&1 | grep -q rrsync` recognises it.
 [[noreturn]] void Die(const std::string& message) {
-  std::string line = "rrsync error: " + EscapeUntrusted(message) + "\n";
+  std::string line = "rrsync error: " + EscapeAndShorten(message) + "\n";
   ssize_t n = write(STDERR_FILENO, line.data(), line.size());
   (void)n;
   if (isatty(STDIN_FILENO)) {

@@ -22,6 +22,22 @@ TEST(EscapeUntrusted, CapsLength) {
   EXPECT_EQ(out, std::string(100, 'a') + "...");
 }
 
+TEST(EscapeAndShorten, KeepsTheEnd) {
+  std::string message = "post-realpath open failed (race detected): " + std::string(5000, 'x') +
+                        " File name too long";
+  std::string out = EscapeAndShorten(message, 200);
+  EXPECT_EQ(out.size(), 150u + 3u + 50u);
+  EXPECT_TRUE(out.starts_with("post-realpath open failed (race detected): xxx")) << out;
+  EXPECT_TRUE(out.ends_with("xxx File name too long")) << out;
+  EXPECT_NE(out.find("x...x"), std::string::npos);
+  EXPECT_EQ(EscapeAndShorten("short\n", 200), "short\\x0a");
+  // Never cut inside a character.
+  std::string wide;
+  for (int i = 0; i < 300; ++i) wide += "\xc3\xa9";
+  std::string cut = EscapeAndShorten(wide, 101);
+  EXPECT_EQ(EscapeUntrusted(cut), cut);
+}
+
 TEST(PythonRepr, QuotesAsPython) {
   EXPECT_EQ(PythonRepr("abc"), "'abc'");
   EXPECT_EQ(PythonRepr("it's"), "\"it's\"");

@@ -2,12 +2,7 @@
 # These sources are part of the forced command's core: libc and libstdc++ only.
 get_filename_component(RRSYNC_CONFIG_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
 
-target_sources(rrsync_core PRIVATE
-  ${RRSYNC_CONFIG_ROOT}/src/config.cc
-  ${RRSYNC_CONFIG_ROOT}/src/module_route.cc
-  ${RRSYNC_CONFIG_ROOT}/src/audit_log.cc
-  ${RRSYNC_CONFIG_ROOT}/src/sha256.cc
-)
+# (The sources themselves are in rrsync_core, in the top-level CMakeLists.txt.)
 
 # Unit tests of the parser, the router and the log lines, and the built binary run the way sshd
 # runs it (a stand-in ssh for the real rsync client, a test syslog socket), plus transfers
