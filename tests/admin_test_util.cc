@@ -90,4 +90,34 @@ ProcessResult Shell(const std::string& script, int timeout_seconds) {
   return RunCommand({"/bin/sh", "-c", script}, timeout_seconds);
 }
 
+namespace {
+std::string trusted_dir;
+void RemoveTrustedDir() {
+  if (!trusted_dir.empty()) {
+    unlink((trusted_dir + "/rrsync").c_str());
+    rmdir(trusted_dir.c_str());
+  }
+}
+}  // namespace
+
+const std::string& TrustedRrsync() {
+  static const std::string path = [] {
+#ifdef RRSYNC_BUILT_BINARY
+    const char* built = RRSYNC_BUILT_BINARY;
+#else
+    const char* built = "/usr/bin/rrsync";
+#endif
+    char tmpl[] = "/run/rrsync-admin-bin.XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return std::string(built);
+    chmod(tmpl, 0755);
+    trusted_dir = tmpl;
+    std::atexit(RemoveTrustedDir);
+    std::string copy = trusted_dir + "/rrsync";
+    if (RunCommand({"cp", built, copy}).exit_code != 0) return std::string(built);
+    chmod(copy.c_str(), 0755);
+    return copy;
+  }();
+  return path;
+}
+
 }  // namespace rrsync::admin_test

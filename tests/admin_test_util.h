@@ -55,6 +55,15 @@ ProcessResult RunCommand(const std::vector<std::string>& argv, int timeout_secon
 // Runs `/bin/sh -c script`.
 ProcessResult Shell(const std::string& script, int timeout_seconds = 120);
 
+// A copy of the built rrsync in a root-owned directory that no one else can write to, made once
+// per test process and removed at exit. authorize and audit rightly refuse an rrsync that another
+// user could replace, and the build tree may sit below a world-writable directory such as /tmp.
+const std::string& TrustedRrsync();
+
 }  // namespace rrsync::admin_test
+
+#ifdef RRSYNC_BUILT_BINARY
+#define RRSYNC_BINARY (::rrsync::admin_test::TrustedRrsync().c_str())
+#endif
 
 #endif  // RRSYNC_TESTS_ADMIN_TEST_UTIL_H_

@@ -53,7 +53,7 @@ target_link_libraries(rrsync_admin_tests PRIVATE rrsync_admin GTest::gtest_main)
 target_sources(rrsync_admin_tests PRIVATE ${RRSYNC_ADMIN_ROOT}/tests/admin_e2e_test.cc)
 target_link_libraries(rrsync_admin_tests PRIVATE rrsync_sshd_harness)
 target_compile_definitions(rrsync_admin_tests PRIVATE
-  RRSYNC_BINARY="$<TARGET_FILE:rrsync>"
+  RRSYNC_BUILT_BINARY="$<TARGET_FILE:rrsync>"
   RRSYNC_ADMIN_BINARY="$<TARGET_FILE:rrsync-admin>"
   RRSYNC_VERSION="${PROJECT_VERSION}"
   SOURCE_DIR="${RRSYNC_ADMIN_ROOT}")
