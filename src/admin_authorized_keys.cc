@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstdint>
 
+#include "base64.h"
+
 namespace rrsync {
 
 namespace {
@@ -35,36 +37,6 @@ std::string_view NextWord(std::string_view* rest) {
   std::string_view word = rest->substr(start, end - start);
   rest->remove_prefix(end);
   return word;
-}
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-bool DecodeBase64(std::string_view text, std::string* bytes) {
-  bytes->clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t i = 0;
-  for (; i < text.size() && text[i] != '='; ++i) {
-    int v = Base64Value(text[i]);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  for (; i < text.size(); ++i) {
-    if (text[i] != '=') return false;
-  }
-  return !bytes->empty();
 }
 
 // The blob starts with the algorithm name as an SSH string; it must match the type word, or

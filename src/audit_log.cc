@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "base64.h"
 #include "escape.h"
 #include "sha256.h"
 
@@ -22,32 +23,6 @@ namespace {
 // A hostile client can send megabytes; a log line quotes at most this much of any one value.
 constexpr size_t kMaxLoggedValue = 4096;
 constexpr size_t kMaxAuthInfoBytes = 64 * 1024;
-
-int DecodeBase64Char(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-bool DecodeBase64(std::string_view in, std::string* out) {
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = DecodeBase64Char(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return !out->empty();
-}
 
 std::string EncodeBase64NoPadding(const uint8_t* data, size_t size) {
   static constexpr char kAlphabet[] =
