@@ -14,6 +14,7 @@
 
 #include "base64.h"
 #include "escape.h"
+#include "session_log.h"
 #include "sha256.h"
 
 namespace rrsync {
@@ -72,11 +73,9 @@ void ParseSshConnection(const char* ssh_connection, std::string* address, std::s
   *address = "unknown";
   port->clear();
   if (ssh_connection == nullptr) return;
+  *address = EscapeUntrusted(ClientHost(ssh_connection), 64);
   std::string_view v = ssh_connection;
   size_t space = v.find(' ');
-  std::string host(v.substr(0, space));
-  if (host.starts_with("::ffff:")) host.erase(0, 7);
-  if (!host.empty()) *address = EscapeUntrusted(host, 64);
   if (space != std::string_view::npos) {
     std::string_view after = v.substr(space + 1);
     *port = EscapeUntrusted(after.substr(0, after.find(' ')), 16);

@@ -87,8 +87,8 @@ class Decider {
     if (root_relative && !dir_is_root_) {
       arg = dir_ + arg;
     } else if (!absolute_form) {
-      arg.erase(0, arg.find_first_not_of('/') == std::string::npos ? arg.size()
-                                                                    : arg.find_first_not_of('/'));
+      size_t first = arg.find_first_not_of('/');
+      arg.erase(0, first == std::string::npos ? arg.size() : first);
     }
     if (!dir_is_root_ && HasDotDot(arg))
       return Refuse("do not use .. in " + option +

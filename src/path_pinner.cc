@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "path_resolution.h"
+
 namespace rrsync {
 
 namespace {
@@ -20,21 +22,6 @@ bool ReadFdLink(int fd, std::string* target) {
   if (n < 0 || static_cast<size_t>(n) >= sizeof(buf)) return false;
   target->assign(buf, static_cast<size_t>(n));
   return true;
-}
-
-std::string Basename(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string Dirname(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  std::string head = path.substr(0, slash + 1);
-  if (head.find_first_not_of('/') != std::string::npos) {
-    while (head.back() == '/') head.pop_back();
-  }
-  return head;
 }
 
 // Where rsync must not lose what it needs: --backup-dir and --partial-dir are created by rsync
@@ -228,7 +215,7 @@ bool PathPinner::PinOne(const PathPin& pin, std::string* spelled) {
       if (pin.option == "--temp-dir")
         return Fail("receiver option path does not exist: " + pin.original);
       // A new destination: pin its parent and spell the leaf below it.
-      const std::string leaf = Basename(pin.real_path);
+      const auto [parent, leaf] = SplitPath(pin.real_path);
       mode_t mode;
       const bool created = CreatedDirMode(pin.option, &mode);
       if (created || IsBasisOption(pin.option)) {
@@ -242,7 +229,6 @@ bool PathPinner::PinOne(const PathPin& pin, std::string* spelled) {
           return false;
         }
       } else if (have_proc_fd_ && !leaf.empty() && leaf != "." && leaf != "..") {
-        std::string parent = Dirname(pin.real_path);
         UniqueFd pfd(open(parent.empty() ? "/" : parent.c_str(),
                           O_RDONLY | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC));
         // A parent that does not exist yet (a deeper -R path) is passed by name, as upstream.

@@ -19,18 +19,6 @@ std::string JoinPath(const std::string& a, const std::string& b) {
   return a + "/" + b;
 }
 
-// posixpath.split: the head keeps no trailing slashes unless it is all slashes.
-std::pair<std::string, std::string> SplitPath(const std::string& path) {
-  size_t cut = path.rfind('/');
-  cut = cut == std::string::npos ? 0 : cut + 1;
-  std::string head = path.substr(0, cut);
-  std::string tail = path.substr(cut);
-  if (!head.empty() && head.find_first_not_of('/') != std::string::npos) {
-    while (!head.empty() && head.back() == '/') head.pop_back();
-  }
-  return {head, tail};
-}
-
 std::string FromCwd(const std::string& cwd, const std::string& path) {
   if (path.empty()) return cwd;
   return JoinPath(cwd, path);
@@ -277,6 +265,17 @@ std::vector<std::string> Glob(Filesystem& fs, const std::string& cwd, const std:
 }
 
 }  // namespace
+
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
+  size_t cut = path.rfind('/');
+  cut = cut == std::string::npos ? 0 : cut + 1;
+  std::string head = path.substr(0, cut);
+  std::string tail = path.substr(cut);
+  if (!head.empty() && head.find_first_not_of('/') != std::string::npos) {
+    while (!head.empty() && head.back() == '/') head.pop_back();
+  }
+  return {head, tail};
+}
 
 std::string NormalizePath(const std::string& path) {
   if (path.empty()) return ".";

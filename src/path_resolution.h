@@ -5,11 +5,16 @@
 #define RRSYNC_PATH_RESOLUTION_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "filesystem.h"
 
 namespace rrsync {
+
+// posixpath.split: {head, tail} around the last "/"; the head keeps no trailing slashes unless
+// it is all slashes ("a/b" gives {"a", "b"}, "/x" gives {"/", "x"}, "x" gives {"", "x"}).
+std::pair<std::string, std::string> SplitPath(const std::string& path);
 
 // posixpath.normpath: folds ".", "..", and repeated slashes lexically.
 std::string NormalizePath(const std::string& path);
