@@ -21,6 +21,7 @@
 #include "command_line.h"
 #include "decision.h"
 #include "filesystem.h"
+#include "sandbox.h"
 #include "server_command.h"
 
 namespace rrsync {
@@ -207,7 +208,23 @@ void BM_SplitWords(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rest.size()));
 }
 
+// Planning the sandbox for the real rsync: reading its ELF headers, its libraries' and
+// /etc/ld.so.cache. Paid once per session with the sandbox on (not the Landlock system calls).
+void BM_PlanSandboxRules(benchmark::State& state) {
+  SandboxPlan plan;
+  plan.dir = "/tmp";
+  plan.rsync_path = "/usr/bin/rsync";
+  std::vector<SandboxRule> rules;
+  std::string err;
+  for (auto _ : state) {
+    if (!PlanSandboxRules(plan, &rules, &err)) state.SkipWithError(err.c_str());
+    benchmark::DoNotOptimize(rules);
+  }
+}
+
 void RegisterAll() {
+  benchmark::RegisterBenchmark("BM_PlanSandboxRules", BM_PlanSandboxRules)
+      ->Unit(benchmark::kMicrosecond);
   for (const Case& c : kTypicalCases)
     benchmark::RegisterBenchmark((std::string("BM_TypicalCommand/") + c.name).c_str(),
                                  BM_TypicalCommand, &c);
