@@ -18,6 +18,7 @@
 #include <cstring>
 #include <ctime>
 #include <set>
+#include <string_view>
 
 #include "landlock_ruleset.h"
 #include "unique_fd.h"
@@ -52,6 +53,37 @@ bool ReadAt(int fd, void* buf, size_t size, uint64_t offset) {
   return true;
 }
 
+// An ELF file opened once. Reads within its first 4 KiB, where the headers nearly always lie,
+// are served from one pread, so walking rsync's libraries costs few system calls per file.
+class ElfReader {
+ public:
+  bool Open(const std::string& path) {
+    fd_.Reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd_.valid()) return false;
+    ssize_t n;
+    do {
+      n = pread(fd_.get(), head_, sizeof(head_), 0);
+    } while (n < 0 && errno == EINTR);
+    head_size_ = n > 0 ? static_cast<size_t>(n) : 0;
+    return true;
+  }
+  bool Read(void* buf, size_t size, uint64_t offset) const {
+    if (offset < head_size_ && size <= head_size_ - offset) {
+      memcpy(buf, head_ + offset, size);
+      return true;
+    }
+    return ReadAt(fd_.get(), buf, size, offset);
+  }
+  int fd() const { return fd_.get(); }
+  size_t head_size() const { return head_size_; }
+  const unsigned char* head() const { return head_; }
+
+ private:
+  UniqueFd fd_;
+  unsigned char head_[4096];
+  size_t head_size_ = 0;
+};
+
 // What the loader needs from one ELF file.
 struct ElfDependencies {
   unsigned char elf_class = 0;
@@ -83,19 +115,19 @@ std::vector<std::string> SplitColons(const std::string& text) {
 // Parses the program and dynamic headers with pread, never mapping or running the file. A
 // malformed file is an error: we would not know what rsync will load.
 template <typename Ehdr, typename Phdr, typename Dyn>
-bool ReadElfDependenciesOfClass(int fd, const std::string& path, ElfDependencies* deps,
-                                std::string* err) {
+bool ReadElfDependenciesOfClass(const ElfReader& elf, const std::string& path,
+                                ElfDependencies* deps, std::string* err) {
   auto fail = [&](const char* what) {
     *err = "Failed to read the ELF headers of \"" + path + "\": " + what;
     return false;
   };
   Ehdr eh;
-  if (!ReadAt(fd, &eh, sizeof(eh), 0)) return fail("short file");
+  if (!elf.Read(&eh, sizeof(eh), 0)) return fail("short file");
   deps->machine = eh.e_machine;
   if (eh.e_phentsize != sizeof(Phdr) || eh.e_phnum == 0 || eh.e_phnum > 1024)
     return fail("bad program header table");
   std::vector<Phdr> phdrs(eh.e_phnum);
-  if (!ReadAt(fd, phdrs.data(), sizeof(Phdr) * phdrs.size(), eh.e_phoff))
+  if (!elf.Read(phdrs.data(), sizeof(Phdr) * phdrs.size(), eh.e_phoff))
     return fail("short program header table");
 
   const Phdr* dynamic = nullptr;
@@ -103,7 +135,7 @@ bool ReadElfDependenciesOfClass(int fd, const std::string& path, ElfDependencies
     if (ph.p_type == PT_INTERP) {
       if (ph.p_filesz == 0 || ph.p_filesz > PATH_MAX) return fail("bad PT_INTERP");
       std::string interp(ph.p_filesz, '\0');
-      if (!ReadAt(fd, interp.data(), interp.size(), ph.p_offset)) return fail("short PT_INTERP");
+      if (!elf.Read(interp.data(), interp.size(), ph.p_offset)) return fail("short PT_INTERP");
       interp.resize(strnlen(interp.c_str(), interp.size()));
       deps->interp = interp;
     } else if (ph.p_type == PT_DYNAMIC) {
@@ -114,7 +146,7 @@ bool ReadElfDependenciesOfClass(int fd, const std::string& path, ElfDependencies
 
   if (dynamic->p_filesz > (1 << 20)) return fail("bad PT_DYNAMIC");
   std::vector<Dyn> dyns(dynamic->p_filesz / sizeof(Dyn));
-  if (!ReadAt(fd, dyns.data(), dyns.size() * sizeof(Dyn), dynamic->p_offset))
+  if (!elf.Read(dyns.data(), dyns.size() * sizeof(Dyn), dynamic->p_offset))
     return fail("short PT_DYNAMIC");
   uint64_t strtab_addr = 0;
   uint64_t strtab_size = 0;
@@ -155,8 +187,25 @@ bool ReadElfDependenciesOfClass(int fd, const std::string& path, ElfDependencies
     }
   }
   if (!mapped) return fail("DT_STRTAB outside every PT_LOAD");
-  std::string strtab(strtab_size, '\0');
-  if (!ReadAt(fd, strtab.data(), strtab.size(), strtab_offset)) return fail("short DT_STRTAB");
+  // The names lie at the offsets DT_NEEDED and DT_RUNPATH give, usually near the table's start
+  // (libcrypto's table is 110 KiB): read up to the last of them plus room for one name, and the
+  // whole table only when a name runs past that.
+  uint64_t last = 0;
+  for (const std::vector<uint64_t>* list : {&needed, &runpath, &rpath})
+    for (uint64_t at : *list) last = std::max(last, at);
+  std::string strtab(std::min<uint64_t>(strtab_size, last + PATH_MAX), '\0');
+  if (!elf.Read(strtab.data(), strtab.size(), strtab_offset)) return fail("short DT_STRTAB");
+  if (strtab.size() < strtab_size) {
+    bool complete = true;
+    for (const std::vector<uint64_t>* list : {&needed, &runpath, &rpath})
+      for (uint64_t at : *list)
+        complete = complete && at < strtab.size() &&
+                   memchr(strtab.data() + at, '\0', strtab.size() - at) != nullptr;
+    if (!complete) {
+      strtab.assign(strtab_size, '\0');
+      if (!elf.Read(strtab.data(), strtab.size(), strtab_offset)) return fail("short DT_STRTAB");
+    }
+  }
   auto str = [&](uint64_t at, std::string* out) {
     if (at >= strtab.size()) return false;
     *out = std::string(strtab.c_str() + at, strnlen(strtab.c_str() + at, strtab.size() - at));
@@ -185,14 +234,11 @@ bool ReadElfDependenciesOfClass(int fd, const std::string& path, ElfDependencies
   return true;
 }
 
-bool ReadElfDependencies(const std::string& path, ElfDependencies* deps, std::string* err) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    *err = "Failed to open \"" + path + "\": " + std::strerror(errno);
-    return false;
-  }
-  unsigned char ident[EI_NIDENT];
-  if (!ReadAt(fd.get(), ident, sizeof(ident), 0) || memcmp(ident, ELFMAG, SELFMAG) != 0) {
+// Parses an opened ELF file; `path` names it in messages and stands for $ORIGIN.
+bool ParseElf(const ElfReader& elf, const std::string& path, ElfDependencies* deps,
+              std::string* err) {
+  const unsigned char* ident = elf.head();
+  if (elf.head_size() < EI_NIDENT || memcmp(ident, ELFMAG, SELFMAG) != 0) {
     *err = "Failed to read the ELF headers of \"" + path + "\": not an ELF file";
     return false;
   }
@@ -208,11 +254,20 @@ bool ReadElfDependencies(const std::string& path, ElfDependencies* deps, std::st
   }
   deps->elf_class = ident[EI_CLASS];
   if (ident[EI_CLASS] == ELFCLASS64)
-    return ReadElfDependenciesOfClass<Elf64_Ehdr, Elf64_Phdr, Elf64_Dyn>(fd.get(), path, deps, err);
+    return ReadElfDependenciesOfClass<Elf64_Ehdr, Elf64_Phdr, Elf64_Dyn>(elf, path, deps, err);
   if (ident[EI_CLASS] == ELFCLASS32)
-    return ReadElfDependenciesOfClass<Elf32_Ehdr, Elf32_Phdr, Elf32_Dyn>(fd.get(), path, deps, err);
+    return ReadElfDependenciesOfClass<Elf32_Ehdr, Elf32_Phdr, Elf32_Dyn>(elf, path, deps, err);
   *err = "Failed to read the ELF headers of \"" + path + "\": unknown ELF class";
   return false;
+}
+
+bool ReadElfDependencies(const std::string& path, ElfDependencies* deps, std::string* err) {
+  ElfReader elf;
+  if (!elf.Open(path)) {
+    *err = "Failed to open \"" + path + "\": " + std::strerror(errno);
+    return false;
+  }
+  return ParseElf(elf, path, deps, err);
 }
 
 // glibc's library index. Only the soname -> path pairs matter; whether an entry fits this
@@ -220,46 +275,60 @@ bool ReadElfDependencies(const std::string& path, ElfDependencies* deps, std::st
 constexpr char kLdSoCache[] = "/etc/ld.so.cache";
 constexpr char kUrandom[] = "/dev/urandom";
 
-std::vector<std::pair<std::string, std::string>> ReadLdSoCache() {
-  std::vector<std::pair<std::string, std::string>> entries;
-  UniqueFd fd(open(kLdSoCache, O_RDONLY | O_CLOEXEC));
-  struct stat st;
-  if (fd.get() < 0 || fstat(fd.get(), &st) != 0 || st.st_size <= 0 || st.st_size > (64 << 20))
-    return entries;
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  if (!ReadAt(fd.get(), data.data(), data.size(), 0)) return entries;
+// The soname -> path index glibc's loader consults, read once and searched in place.
+class LdSoCache {
+ public:
+  void Load() {
+    UniqueFd fd(open(kLdSoCache, O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (fd.get() < 0 || fstat(fd.get(), &st) != 0 || st.st_size <= 0 || st.st_size > (64 << 20))
+      return;
+    data_.assign(static_cast<size_t>(st.st_size), '\0');
+    if (!ReadAt(fd.get(), data_.data(), data_.size(), 0)) return data_.clear();
 
-  static const char kOldMagic[] = "ld.so-1.7.0";
-  static const char kNewMagic[] = "glibc-ld.so.cache1.1";
-  size_t start = 0;
-  // The old format (if present) comes first: 12 bytes of magic, a count, 12-byte entries; the
-  // new format follows, 8-aligned.
-  if (data.compare(0, sizeof(kOldMagic) - 1, kOldMagic) == 0 && data.size() >= 16) {
-    uint32_t old_count;
-    memcpy(&old_count, data.data() + 12, 4);
-    start = 16 + static_cast<size_t>(old_count) * 12;
-    start = (start + 7) & ~static_cast<size_t>(7);
+    static const char kOldMagic[] = "ld.so-1.7.0";
+    static const char kNewMagic[] = "glibc-ld.so.cache1.1";
+    size_t start = 0;
+    // The old format (if present) comes first: 12 bytes of magic, a count, 12-byte entries;
+    // the new format follows, 8-aligned.
+    if (data_.compare(0, sizeof(kOldMagic) - 1, kOldMagic) == 0 && data_.size() >= 16) {
+      uint32_t old_count;
+      memcpy(&old_count, data_.data() + 12, 4);
+      start = 16 + static_cast<size_t>(old_count) * 12;
+      start = (start + 7) & ~static_cast<size_t>(7);
+    }
+    if (start + kHeader > data_.size() ||
+        data_.compare(start, sizeof(kNewMagic) - 1, kNewMagic) != 0)
+      return;
+    memcpy(&count_, data_.data() + start + 20, 4);
+    start_ = start;
   }
-  constexpr size_t kHeader = 48;
-  constexpr size_t kEntry = 24;
-  if (start + kHeader > data.size() || data.compare(start, sizeof(kNewMagic) - 1, kNewMagic) != 0)
-    return entries;
-  uint32_t count;
-  memcpy(&count, data.data() + start + 20, 4);
-  const char* base = data.data() + start;  // new-format string offsets count from here
-  size_t limit = data.size() - start;
-  for (uint32_t i = 0; i < count; ++i) {
-    size_t at = kHeader + static_cast<size_t>(i) * kEntry;
-    if (at + kEntry > limit) break;
-    uint32_t key, value;
-    memcpy(&key, base + at + 4, 4);
-    memcpy(&value, base + at + 8, 4);
-    if (key >= limit || value >= limit) continue;
-    entries.emplace_back(std::string(base + key, strnlen(base + key, limit - key)),
-                         std::string(base + value, strnlen(base + value, limit - value)));
+
+  // Calls fn(path) for every entry named `name`, in the cache's order.
+  template <typename Fn>
+  void ForEachPath(std::string_view name, Fn fn) const {
+    if (count_ == 0) return;
+    const char* base = data_.data() + start_;  // new-format string offsets count from here
+    const size_t limit = data_.size() - start_;
+    for (uint32_t i = 0; i < count_; ++i) {
+      size_t at = kHeader + static_cast<size_t>(i) * kEntry;
+      if (at + kEntry > limit) break;
+      uint32_t key, value;
+      memcpy(&key, base + at + 4, 4);
+      memcpy(&value, base + at + 8, 4);
+      if (key >= limit || value >= limit) continue;
+      if (std::string_view(base + key, strnlen(base + key, limit - key)) != name) continue;
+      fn(std::string(base + value, strnlen(base + value, limit - value)));
+    }
   }
-  return entries;
-}
+
+ private:
+  static constexpr size_t kHeader = 48;
+  static constexpr size_t kEntry = 24;
+  std::string data_;
+  size_t start_ = 0;
+  uint32_t count_ = 0;
+};
 
 std::string RealPath(const std::string& path) {
   char buf[PATH_MAX];
@@ -267,27 +336,44 @@ std::string RealPath(const std::string& path) {
   return buf;
 }
 
-bool ElfMatches(const std::string& path, const ElfDependencies& binary) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return false;
-  unsigned char ident[EI_NIDENT + 4];
-  if (!ReadAt(fd.get(), ident, sizeof(ident), 0) || memcmp(ident, ELFMAG, SELFMAG) != 0)
-    return false;
+bool ElfMatches(const ElfReader& elf, const ElfDependencies& binary) {
+  const unsigned char* ident = elf.head();
+  if (elf.head_size() < EI_NIDENT + 4 || memcmp(ident, ELFMAG, SELFMAG) != 0) return false;
   uint16_t machine;
   memcpy(&machine, ident + EI_NIDENT + 2, 2);  // e_machine follows e_type in both classes
   return ident[EI_CLASS] == binary.elf_class && machine == binary.machine;
+}
+
+// The real path of the file open as `fd`: one readlink of its /proc/self/fd entry, which names
+// what was opened with every symlink resolved; realpath(3) (a readlink per component) where
+// /proc is missing.
+std::string FdRealPath(int fd, const std::string& path) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof(buf));
+  if (n > 0 && static_cast<size_t>(n) < sizeof(buf) && buf[0] == '/') {
+    std::string real(buf, static_cast<size_t>(n));
+    if (!real.ends_with(" (deleted)")) return real;
+  }
+  return RealPath(path);
 }
 
 // Walks the libraries the loader will map for `binary_path`, the way it searches: RUNPATH,
 // ld.so.cache, then the default directories. Adds each library directory once.
 bool AddLibraryRules(const std::string& binary_path, const ElfDependencies& binary,
                      std::vector<SandboxRule>* rules, std::string* err) {
-  std::vector<std::pair<std::string, std::string>> cache = ReadLdSoCache();
-  // The loader's built-in default directories: the one the program interpreter lives in (the
-  // multiarch directory on Debian), then glibc's generic defaults.
+  LdSoCache cache;
+  cache.Load();
+  // The loader's built-in default directories, needed only for a library the cache lacks: the
+  // one the program interpreter lives in (the multiarch directory on Debian), then glibc's
+  // generic defaults.
   std::vector<std::string> defaults;
-  if (!binary.interp.empty()) defaults.push_back(Dirname(RealPath(binary.interp)));
-  for (const char* dir : {"/lib64", "/usr/lib64", "/lib", "/usr/lib"}) defaults.push_back(dir);
+  auto default_dirs = [&]() -> const std::vector<std::string>& {
+    if (defaults.empty()) {
+      if (!binary.interp.empty()) defaults.push_back(Dirname(RealPath(binary.interp)));
+      for (const char* dir : {"/lib64", "/usr/lib64", "/lib", "/usr/lib"}) defaults.push_back(dir);
+    }
+    return defaults;
+  };
 
   std::set<std::string> seen_libs;
   std::set<std::string> dirs;
@@ -305,36 +391,41 @@ bool AddLibraryRules(const std::string& binary_path, const ElfDependencies& bina
     pending.pop_back();
     if (!seen_libs.insert(lib.name).second) continue;
     std::vector<std::string> found;
+    bool parsed = true;
+    // A candidate of the binary's class and machine counts; each new one is parsed at once,
+    // from the descriptor that identified it, for the libraries it needs in turn.
     auto consider = [&](const std::string& candidate) {
-      if (!ElfMatches(candidate, binary)) return;
-      std::string real = RealPath(candidate);
-      if (!real.empty() && std::find(found.begin(), found.end(), real) == found.end())
-        found.push_back(real);
+      ElfReader elf;
+      if (!parsed || !elf.Open(candidate) || !ElfMatches(elf, binary)) return;
+      std::string real = FdRealPath(elf.fd(), candidate);
+      if (real.empty() || std::find(found.begin(), found.end(), real) != found.end()) return;
+      found.push_back(real);
+      std::string dir = Dirname(real);
+      if (dirs.insert(dir).second) dir_order.push_back(dir);
+      ElfDependencies deps;
+      if (!ParseElf(elf, real, &deps, err)) {
+        parsed = false;
+        return;
+      }
+      for (const std::string& name : deps.needed) pending.push_back({name, deps.runpath, real});
     };
     if (lib.name.find('/') != std::string::npos) {
       consider(lib.name);
     } else {
       for (const std::string& dir : lib.runpath) consider(dir + "/" + lib.name);
       // Every cache entry for the name counts: the loader may pick a glibc-hwcaps variant.
-      for (const auto& [key, value] : cache)
-        if (key == lib.name) consider(value);
+      cache.ForEachPath(lib.name, consider);
       if (found.empty())
-        for (const std::string& dir : defaults) {
+        for (const std::string& dir : default_dirs()) {
           consider(dir + "/" + lib.name);
           if (!found.empty()) break;
         }
     }
+    if (!parsed) return false;
     if (found.empty()) {
       *err = "Failed to find the shared library \"" + lib.name + "\" that \"" + lib.wanted_by +
              "\" needs";
       return false;
-    }
-    for (const std::string& path : found) {
-      std::string dir = Dirname(path);
-      if (dirs.insert(dir).second) dir_order.push_back(dir);
-      ElfDependencies deps;
-      if (!ReadElfDependencies(path, &deps, err)) return false;
-      for (const std::string& name : deps.needed) pending.push_back({name, deps.runpath, path});
     }
   }
   for (const std::string& dir : dir_order)
