@@ -34,6 +34,7 @@ class PathPinner {
 
  private:
   bool PinOne(const PathPin& pin, std::string* spelled);
+  bool PinSenderLeaf(const PathPin& pin, const std::string& logical, std::string* spelled);
   bool PinDirectory(const std::string& path, const PathPin& pin, int* fd);
   bool CheckInTree(int fd, const PathPin& pin);
   bool CreatePinnedDirectory(const PathPin& pin, mode_t mode, std::string* spelled);
@@ -48,6 +49,7 @@ class PathPinner {
   std::vector<UniqueFd> kept_;
   std::map<std::pair<dev_t, ino_t>, int> pinned_dirs_;
   std::map<std::string, int> pinned_anchors_;  // directory spellings already pinned
+  int reads_everything_ = -1;  // CAP_DAC_READ_SEARCH is in force: 1, not: 0, not asked yet: -1
   std::string refusal_;
 };
 

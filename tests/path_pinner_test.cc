@@ -1,7 +1,9 @@
 // Pinning, on real trees: what rsync is handed, and the races it closes.
 #include "path_pinner.h"
 
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -174,6 +176,51 @@ TEST_F(PathPinnerTest, AFifoDoesNotBlock) {
   // With a trailing slash the FIFO is opened non-blocking and pinned itself, as upstream does.
   EXPECT_EQ(PinFor("rsync --server --sender -v . fifo/"),
             "--server --sender -v --confine-root=" + dir_ + " -- . <" + dir_ + "/fifo>/");
+}
+
+TEST_F(PathPinnerTest, ManyNamesShareTheirDirectorysDescriptor) {
+  for (const char* name : {"b", "c", "d"}) WriteFile(dir_ + "/sub/" + name, name);
+  ASSERT_EQ(symlink("a", (dir_ + "/sub/link").c_str()), 0);
+  EXPECT_EQ(PinFor("rsync --server --sender -v . file sub/a sub/b /sub/c sub/d sub/link"),
+            "--server --sender -v --confine-root=" + dir_ + " -- . <" + dir_ + ">/file <" + dir_ +
+                "/sub>/a <" + dir_ + "/sub>/b <" + dir_ + "/sub>/c <" + dir_ + "/sub>/d <" + dir_ +
+                "/sub>/link");
+  EXPECT_EQ(pinner_->InheritedFds().size(), 2u);
+}
+
+// A pull of a file its user may not read is refused, as upstream's open() refuses it; root
+// (CAP_DAC_READ_SEARCH) reads it. Checked in a child that gives up root.
+TEST_F(PathPinnerTest, AFileTheUserCannotReadIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged user";
+  WriteFile(dir_ + "/secret", "s");
+  ASSERT_EQ(chmod((dir_ + "/secret").c_str(), 0), 0);
+  ASSERT_EQ(chmod(tmp_.path().c_str(), 0755), 0);
+  const std::string command = "rsync --server --sender -v . file secret";
+  EXPECT_EQ(PinFor(command), "--server --sender -v --confine-root=" + dir_ + " -- . <" + dir_ +
+                                 ">/file <" + dir_ + ">/secret");
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(pipe_fds[0]);
+    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+        setresuid(65534, 65534, 65534) != 0)
+      _exit(2);
+    std::string out = PinFor(command);
+    ssize_t n = write(pipe_fds[1], out.data(), out.size());
+    _exit(n == static_cast<ssize_t>(out.size()) ? 0 : 3);
+  }
+  close(pipe_fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipe_fds[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  close(pipe_fds[0]);
+  int status;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(out, "refused: post-realpath open failed (race detected): secret Permission denied");
 }
 
 }  // namespace
