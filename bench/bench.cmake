@@ -6,6 +6,13 @@ if(benchmark_FOUND)
   target_link_libraries(rrsync_decision_bench PRIVATE rrsync_core benchmark::benchmark)
 endif()
 
+# The stand-in rsync of the exec and files benchmarks (it exits at once).
+add_executable(exit_at_once EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/exit_at_once.c)
+if(RRSYNC_SANITIZE)
+  target_compile_options(exit_at_once PRIVATE -fno-sanitize=all)
+  target_link_options(exit_at_once PRIVATE -fno-sanitize=all)
+endif()
+
 # Times whole sessions through the throwaway sshd: rrsync against a plain forced rsync.
 if(TARGET rrsync_sshd_harness)
   add_executable(rrsync_e2e_bench EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/e2e_bench.cc)
@@ -15,7 +22,7 @@ if(TARGET rrsync_sshd_harness)
 endif()
 
 add_custom_target(rrsync_benchmarks)
-foreach(t rrsync_decision_bench rrsync_e2e_bench rrsync argv_recorder)
+foreach(t rrsync_decision_bench rrsync_e2e_bench rrsync argv_recorder exit_at_once)
   if(TARGET ${t})
     add_dependencies(rrsync_benchmarks ${t})
   endif()
