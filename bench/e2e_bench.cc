@@ -1,7 +1,8 @@
 // End to end through a real sshd on 127.0.0.1: how much slower is a transfer when the key's
-// forced command is rrsync (with the Landlock sandbox required) than when it is a plain
-// `command="rsync --server ..."`? Both keys belong to the same account on the same sshd; runs
-// alternate between the two, each into a fresh empty destination, and the medians are compared.
+// forced command is rrsync (with the Landlock sandbox required, and with it off) than when it
+// is a plain `command="rsync --server ..."`? All keys belong to the same account on the same
+// sshd; runs rotate among the contenders, each into a fresh empty destination, and the medians
+// are compared.
 //
 // Data lives on tmpfs (/dev/shm) so the disk does not decide the result: 20,000 small files
 // (1-4 KiB, 100 directories) and one 1 GiB file, pushed (client -> DIR) and pulled (DIR -> client).
@@ -226,8 +227,11 @@ class Bench {
         : "rsync --server --sender -logDtpre.iLsfxCIvu . " + src + "/";
     std::vector<Contender> contenders = {
         {"rrsync -sandbox=require", NewKey(rrsync_ + " -sandbox=require " + (push ? "" : "-ro ") + server_dir)},
+        // Without the sandbox: tells the sandbox's share from the rest of rrsync's.
+        {"rrsync -sandbox=off", NewKey(rrsync_ + " -sandbox=off " + (push ? "" : "-ro ") + server_dir)},
         {"plain command=rsync", NewKey(plain_command)},
     };
+    const size_t plain_index = contenders.size() - 1;
     Authorize();
     const std::string label = std::string(set == "small" ? "20,000 small files" : "1 GiB file") +
                               (push ? " push" : " pull");
@@ -251,8 +255,8 @@ class Bench {
         }
       }
     }
-    const double plain = Median(times[1]);
-    const double plain_cpu = Median(cpus[1]);
+    const double plain = Median(times[plain_index]);
+    const double plain_cpu = Median(cpus[plain_index]);
     for (size_t c = 0; c < contenders.size(); ++c) {
       const double m = Median(times[c]);
       const double mc = Median(cpus[c]);
