@@ -47,6 +47,7 @@ void SessionLog::Write(const std::string& line) {
 
 void SessionLog::Accepted(const std::string& host, const std::vector<std::string>& argv,
                           const std::string& notes) {
+  if (!fd_.valid()) return;  // no log file: do not format 10,000 arguments for nothing
   std::string words = "[";
   for (size_t i = 0; i < argv.size(); ++i) {
     if (i) words += ", ";
@@ -61,6 +62,7 @@ void SessionLog::Accepted(const std::string& host, const std::vector<std::string
 
 void SessionLog::Refused(const std::string& host, const std::string& reason,
                          const std::string& command) {
+  if (!fd_.valid()) return;
   Write(Now() + " " + EscapeUntrusted(host, 64) + " refused " +
         EscapeUntrusted(PythonRepr(reason)) + " command " +
         EscapeUntrusted(PythonRepr(command), kMaxLoggedCommand) + "\n");
