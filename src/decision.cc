@@ -1,5 +1,8 @@
 #include "decision.h"
 
+#include <iterator>
+#include <string_view>
+
 #include "escape.h"
 #include "option_policy.h"
 #include "path_resolution.h"
@@ -62,27 +65,32 @@ class Decider {
 
   // Checks one path-like value the client sent and appends the words it becomes (several for a
   // glob). Returns false with refusal() set when the value must be refused.
-  bool Validate(const std::string& option, std::string arg, ArgCheck check, bool wild,
-                const std::string& prefix, std::vector<ServerWord>* out) {
+  bool Validate(std::string_view option, std::string arg, ArgCheck check, bool wild,
+                std::string_view prefix, std::vector<ServerWord>* out) {
     if (option != "arg") arg = RemoveBackslashes(arg);
     // "-" is rsync's read-the-list-from-stdin marker, not a path.
     if (option == "--files-from") {
       if (arg == "-") {
-        out->push_back({prefix + arg, std::nullopt});
+        out->push_back({std::string(prefix) + arg, std::nullopt});
         return true;
       }
       if (settings_.access == Access::kWriteOnly)
         return Refuse("a write-only server cannot read a remote --files-from path");
     }
-    const std::string original = arg;
+    // What every pin of this value shares; its `original` also spells the value in messages.
+    PathPin shared;
+    shared.option = option;
+    shared.original = arg;
+    const std::string& original = shared.original;
     if (arg.starts_with("./")) arg.erase(0, 1);
-    arg = ReplaceAll(arg, "//", "/");
+    if (arg.find("//") != std::string::npos) arg = ReplaceAll(arg, "//", "/");
     size_t slashes = arg.find_first_not_of('/');
     if (slashes == std::string::npos) slashes = arg.size();
     if (slashes > 1) arg.erase(0, slashes - 1);
     // A leading "/" means the root of DIR; with -absolute, DIR's own absolute path is accepted.
     bool absolute_form = settings_.absolute && option == "arg" && !dir_is_root_ &&
                          (arg == dir_ || arg.starts_with(dir_slash_));
+    shared.absolute_form = absolute_form;
     bool root_relative = arg.starts_with("/") && !absolute_form;
     if (root_relative && !dir_is_root_) {
       arg = dir_ + arg;
@@ -91,45 +99,52 @@ class Decider {
       arg.erase(0, first == std::string::npos ? arg.size() : first);
     }
     if (!dir_is_root_ && HasDotDot(arg))
-      return Refuse("do not use .. in " + option +
+      return Refuse("do not use .. in " + std::string(option) +
                     " (anchor the path at the root of your restricted dir)");
 
+    bool checked =
+        check == ArgCheck::kPathAlways || (check == ArgCheck::kPathWhenReceiving && !sender_);
+    // Upstream keeps `glob.glob(arg) or [arg]`; without magic characters the glob yields [arg]
+    // or [], so the answer is [arg] either way and the glob's existence test is skipped.
+    if (!wild || !HasGlobMagic(arg))
+      return CheckPath(std::move(shared), std::move(arg), checked, prefix, out);
     std::vector<std::string> paths;
     std::string glob_err;
-    if (wild && !GlobPaths(fs_, dir_, arg, &paths, &glob_err))
+    if (!GlobPaths(fs_, dir_, arg, &paths, &glob_err))
       return Refuse("unsafe arg: " + original + " (" + glob_err + ")");
-    if (paths.empty()) paths.push_back(arg);
-
-    bool checked = check == ArgCheck::kPathAlways ||
-                   (check == ArgCheck::kPathWhenReceiving && !sender_);
+    if (paths.empty()) paths.push_back(std::move(arg));
     for (std::string& path : paths) {
-      if (dir_is_root_ || path == "." || !checked) {
-        out->push_back({prefix + path, std::nullopt});
-        continue;
-      }
-      PathPin pin;
-      pin.option = option;
-      pin.original = original;
-      pin.absolute_form = absolute_form;
-      if (path.ends_with("/")) {
-        path.pop_back();
-        pin.trailer = "/";
-      } else if (path.ends_with("/.")) {
-        path.resize(path.size() - 2);
-        pin.trailer = "/.";
-      }
-      std::string err;
-      if (!ResolveRealPath(fs_, dir_, path, &pin.real_path, &err))
-        return Refuse("unsafe arg: " + original + " (" + err + ")");
-      // A path that resolves outside DIR (through a symlink) is refused before anything opens it.
-      if (path != pin.real_path && !pin.real_path.starts_with(dir_slash_) &&
-          !(absolute_form && pin.real_path == dir_)) {
-        return Refuse("unsafe arg: " + original + " [" + PythonRepr(path) + ", " +
-                      PythonRepr(pin.real_path) + "]");
-      }
-      pin.path = path;
-      out->push_back({prefix, std::move(pin)});
+      if (!CheckPath(shared, std::move(path), checked, prefix, out)) return false;
     }
+    return true;
+  }
+
+  // Checks one path `path` of a value (one of a glob's, or the value itself) and appends its
+  // word; `pin` holds what the value's pins share.
+  bool CheckPath(PathPin pin, std::string path, bool checked, std::string_view prefix,
+                 std::vector<ServerWord>* out) {
+    if (dir_is_root_ || path == "." || !checked) {
+      out->push_back({std::string(prefix) + path, std::nullopt});
+      return true;
+    }
+    if (path.ends_with("/")) {
+      path.pop_back();
+      pin.trailer = "/";
+    } else if (path.ends_with("/.")) {
+      path.resize(path.size() - 2);
+      pin.trailer = "/.";
+    }
+    std::string err;
+    if (!ResolveRealPath(fs_, dir_, path, &pin.real_path, &err))
+      return Refuse("unsafe arg: " + pin.original + " (" + err + ")");
+    // A path that resolves outside DIR (through a symlink) is refused before anything opens it.
+    if (path != pin.real_path && !pin.real_path.starts_with(dir_slash_) &&
+        !(pin.absolute_form && pin.real_path == dir_)) {
+      return Refuse("unsafe arg: " + pin.original + " [" + PythonRepr(path) + ", " +
+                    PythonRepr(pin.real_path) + "]");
+    }
+    pin.path = std::move(path);
+    out->push_back({std::string(prefix), std::move(pin)});
     return true;
   }
 
@@ -212,7 +227,10 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
   ArgCheck pending_check = ArgCheck::kNoArgument;
   std::string pending_option;
 
-  for (const std::string& word : SplitServerWords(rest)) {
+  std::vector<std::string> words = SplitServerWords(rest);
+  // Room for every word, "--server", "--", "." and the options added below: no reallocation.
+  args.reserve(words.size() + 8);
+  for (std::string& word : words) {
     if (pending) {
       // The separate argument of the previous long option.
       if (!decider.Validate(pending_option, word, pending_check, false, "", &options))
@@ -222,7 +240,9 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
     }
     if (saw_dot) {
       // File arguments. One starting with "-" is harmless: rsync gets "--" before them.
-      if (!decider.Validate("arg", RemoveBackslashes(word), ArgCheck::kPathAlways, true, "", &args))
+      std::string arg =
+          word.find('\\') == std::string::npos ? std::move(word) : RemoveBackslashes(word);
+      if (!decider.Validate("arg", std::move(arg), ArgCheck::kPathAlways, true, "", &args))
         return Refused(decider.refusal());
       continue;
     }
@@ -286,10 +306,13 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
   if (settings.no_overwrite) options.push_back({"--ignore-existing", std::nullopt});
   if (args.empty()) args.push_back({".", std::nullopt});
 
-  request.words = std::move(options);
-  request.words.push_back({"--", std::nullopt});
-  request.words.push_back({".", std::nullopt});
-  for (ServerWord& w : args) request.words.push_back(std::move(w));
+  // The options go in front of the arguments in the arguments' own vector: a second vector as
+  // long as the argument list would cost as much again.
+  options.push_back({"--", std::nullopt});
+  options.push_back({".", std::nullopt});
+  args.insert(args.begin(), std::make_move_iterator(options.begin()),
+              std::make_move_iterator(options.end()));
+  request.words = std::move(args);
   Decision d;
   d.verdict = Verdict::kRunRsync;
   d.request = std::move(request);

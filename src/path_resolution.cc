@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "escape.h"
@@ -10,7 +11,7 @@ namespace rrsync {
 
 namespace {
 
-bool IsAbsolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
+bool IsAbsolute(std::string_view path) { return !path.empty() && path[0] == '/'; }
 
 // posixpath.join of two parts.
 std::string JoinPath(const std::string& a, const std::string& b) {
@@ -24,22 +25,42 @@ std::string FromCwd(const std::string& cwd, const std::string& path) {
   return JoinPath(cwd, path);
 }
 
+// Appends `name` (one component, without "/") to `path` as posixpath.join(path, name) does.
+void AppendComponent(std::string* path, std::string_view name) {
+  if (!path->empty() && path->back() != '/') *path += '/';
+  *path += name;
+}
+
 struct RealPathWalk {
   Filesystem& fs;
   const std::string& cwd;
   std::map<std::string, std::optional<std::string>> seen;
   std::string error;
+  std::string absolute;  // scratch for FromCwd, reused so that a component costs no allocation
+
+  // FromCwd(cwd, path) in `absolute`.
+  std::string& Absolute(const std::string& path) {
+    if (IsAbsolute(path)) {
+      absolute.assign(path);
+    } else {
+      absolute.assign(cwd);
+      if (!absolute.empty() && absolute.back() != '/') absolute += '/';
+      absolute += path;
+    }
+    return absolute;
+  }
 
   // posixpath._joinrealpath: returns the resolved path and whether resolution completed.
-  std::pair<std::string, bool> Join(std::string path, std::string rest) {
+  // `rest` must not point into `path`.
+  std::pair<std::string, bool> Join(std::string path, std::string_view rest) {
     if (IsAbsolute(rest)) {
-      rest.erase(0, 1);
+      rest.remove_prefix(1);
       path = "/";
     }
     while (!rest.empty()) {
       size_t slash = rest.find('/');
-      std::string name = rest.substr(0, slash);
-      rest = slash == std::string::npos ? std::string() : rest.substr(slash + 1);
+      std::string_view name = rest.substr(0, slash);
+      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
       if (name.empty() || name == ".") continue;
       if (name == "..") {
         if (!path.empty()) {
@@ -51,35 +72,52 @@ struct RealPathWalk {
         }
         continue;
       }
-      std::string next = JoinPath(path, name);
-      if (fs.LinkKind(FromCwd(cwd, next)) != FileKind::kSymlink) {
-        path = next;
-        continue;
-      }
+      // `path` becomes the next path in place; a symlink puts it back.
+      const size_t before = path.size();
+      AppendComponent(&path, name);
+      if (fs.LinkKind(Absolute(path)) != FileKind::kSymlink) continue;
+      std::string next = path;
+      path.resize(before);
       auto it = seen.find(next);
       if (it != seen.end()) {
         if (it->second) {
           path = *it->second;
           continue;
         }
-        return {JoinPath(next, rest), false};  // a symlink loop: keep the rest unresolved
+        return {JoinPath(next, std::string(rest)), false};  // a symlink loop: keep the rest
       }
       seen[next] = std::nullopt;
       std::string target;
-      if (!fs.ReadLink(FromCwd(cwd, next), &target)) {
+      if (!fs.ReadLink(Absolute(next), &target)) {
         error = "unable to read symlink " + next;
         return {next, false};
       }
       auto [resolved, ok] = Join(path, target);
       path = resolved;
-      if (!ok) return {JoinPath(path, rest), false};
+      if (!ok) return {JoinPath(path, std::string(rest)), false};
       seen[next] = path;
     }
     return {path, true};
   }
 };
 
-bool HasMagic(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+// Whether NormalizePath(path) == path for certain: one leading "/" at most, and only non-empty
+// components other than "." and "..". False answers are allowed; they only cost the slow way.
+bool IsNormalPath(std::string_view path) {
+  if (path.empty()) return false;
+  size_t start = path[0] == '/' ? 1 : 0;
+  if (start == path.size()) return true;  // "/"
+  // Each component runs from `start` to the next "/" or the end.
+  for (size_t i = start; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != '/') continue;
+    size_t length = i - start;
+    if (length == 0) return false;
+    if (path[start] == '.' && (length == 1 || (length == 2 && path[start + 1] == '.')))
+      return false;
+    start = i + 1;
+  }
+  return true;
+}
 
 // One element of a compiled fnmatch pattern.
 struct PatternToken {
@@ -238,7 +276,7 @@ std::vector<std::string> Glob(Filesystem& fs, const std::string& cwd, const std:
                               bool dirs_only, GlobBudget* budget) {
   if (budget->exceeded) return {};
   auto [dirname, basename] = SplitPath(pathname);
-  if (!HasMagic(pathname)) {
+  if (!HasGlobMagic(pathname)) {
     if (!basename.empty()) {
       if (fs.LinkKind(FromCwd(cwd, pathname)) != FileKind::kMissing) return {pathname};
     } else if (fs.IsDirectory(FromCwd(cwd, dirname))) {
@@ -248,7 +286,7 @@ std::vector<std::string> Glob(Filesystem& fs, const std::string& cwd, const std:
   }
   if (dirname.empty()) return GlobInDirectory(fs, cwd, "", basename, dirs_only, budget);
   std::vector<std::string> dirs;
-  if (dirname != pathname && HasMagic(dirname)) {
+  if (dirname != pathname && HasGlobMagic(dirname)) {
     dirs = Glob(fs, cwd, dirname, true, budget);
   } else {
     dirs = {dirname};
@@ -256,8 +294,8 @@ std::vector<std::string> Glob(Filesystem& fs, const std::string& cwd, const std:
   std::vector<std::string> out;
   for (const std::string& dir : dirs) {
     std::vector<std::string> names =
-        HasMagic(basename) ? GlobInDirectory(fs, cwd, dir, basename, dirs_only, budget)
-                           : GlobLiteral(fs, cwd, dir, basename);
+        HasGlobMagic(basename) ? GlobInDirectory(fs, cwd, dir, basename, dirs_only, budget)
+                               : GlobLiteral(fs, cwd, dir, basename);
     if (!budget->Spend(&budget->results_left, names.size())) return {};
     for (const std::string& name : names) out.push_back(JoinPath(dir, name));
   }
@@ -306,21 +344,29 @@ std::string NormalizePath(const std::string& path) {
 
 bool ResolveRealPath(Filesystem& fs, const std::string& cwd, const std::string& path,
                      std::string* resolved, std::string* err) {
-  RealPathWalk walk{fs, cwd, {}, {}};
+  RealPathWalk walk{fs, cwd, {}, {}, {}};
   auto [joined, ok] = walk.Join("", path);
   (void)ok;
   if (!walk.error.empty()) {
     *err = walk.error;
     return false;
   }
-  *resolved = NormalizePath(IsAbsolute(joined) ? joined : JoinPath(cwd, joined));
+  // For a relative result the walk's scratch buffer can become the absolute path: it already
+  // has the room, and usually the text.
+  if (!IsAbsolute(joined))
+    joined = joined.empty() ? JoinPath(cwd, joined) : std::move(walk.Absolute(joined));
+  if (IsNormalPath(joined)) {
+    *resolved = std::move(joined);
+  } else {
+    *resolved = NormalizePath(joined);
+  }
   return true;
 }
 
 bool GlobPaths(Filesystem& fs, const std::string& cwd, const std::string& pattern,
                std::vector<std::string>* paths, std::string* err, const GlobLimits& limits) {
   // Each magic directory level is one level of recursion: the pattern length bounds the depth.
-  if (HasMagic(pattern) && pattern.size() > limits.max_pattern_bytes) {
+  if (HasGlobMagic(pattern) && pattern.size() > limits.max_pattern_bytes) {
     *err = "glob pattern too long";
     return false;
   }
@@ -332,6 +378,10 @@ bool GlobPaths(Filesystem& fs, const std::string& cwd, const std::string& patter
     return false;
   }
   return true;
+}
+
+bool HasGlobMagic(std::string_view pattern) {
+  return pattern.find_first_of("*?[") != std::string_view::npos;
 }
 
 bool MatchesPattern(const std::string& name, const std::string& pattern) {

@@ -5,6 +5,7 @@
 #define RRSYNC_PATH_RESOLUTION_H_
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct GlobLimits {
 bool GlobPaths(Filesystem& fs, const std::string& cwd, const std::string& pattern,
                std::vector<std::string>* paths, std::string* err,
                const GlobLimits& limits = GlobLimits());
+
+// glob.has_magic: whether `pattern` holds "*", "?" or "[". GlobPaths of a pattern without them
+// yields the pattern itself or nothing, after testing whether that one path exists.
+bool HasGlobMagic(std::string_view pattern);
 
 // fnmatch.fnmatchcase on one name: "*", "?", "[...]" and "[!...]".
 bool MatchesPattern(const std::string& name, const std::string& pattern);

@@ -257,6 +257,31 @@ TEST_F(DecisionTest, ExpandsGlobsInsideDir) {
             "--server --sender -vlogDtpre.iLsfxCIvu --confine-root=" + dir_ + " -- . {nomatch*|}");
 }
 
+TEST_F(DecisionTest, PinsPlainArgumentsWithTheirRealPaths) {
+  // Existing or not, a name without glob characters is kept as the client spelled it, tidied
+  // ("./" leaves a leading "/", the root of DIR).
+  Decision d = DecideFor(std::string(kPull) +
+                         "file missing sub/deep/ sub/. ./sub//a.txt link_in/b.txt with\\ space");
+  ASSERT_EQ(d.verdict, Verdict::kRunRsync) << d.refusal;
+  std::string pins;
+  for (const ServerWord& w : d.request.words) {
+    if (!w.pin) continue;
+    EXPECT_EQ(w.text, "");
+    EXPECT_EQ(w.pin->option, "arg");
+    pins += w.pin->original + " {" + w.pin->path + "|" + w.pin->trailer + "} " +
+            w.pin->real_path.substr(dir_.size()) + "\n";
+  }
+  EXPECT_EQ(pins,
+            "file {file|} /file\n"
+            "missing {missing|} /missing\n"
+            "sub/deep/ {sub/deep|/} /sub/deep\n"
+            "sub/. {sub|/.} /sub\n"
+            "./sub//a.txt {" +
+                dir_ + "/sub/a.txt|} /sub/a.txt\n" +
+                "link_in/b.txt {link_in/b.txt|} /sub/b.txt\n"
+                "with space {with space|} /with space\n");
+}
+
 TEST_F(DecisionTest, UnescapesNames) {
   EXPECT_EQ(Words(std::string(kPull) + "with\\ space"),
             "--server --sender -vlogDtpre.iLsfxCIvu --confine-root=" + dir_ +

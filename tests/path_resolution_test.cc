@@ -18,6 +18,38 @@ TEST(NormalizePath, AsPosixpath) {
   EXPECT_EQ(NormalizePath("///a"), "/a");
 }
 
+TEST(NormalizePath, KeepsNormalPaths) {
+  for (const char* path : {"/", "/a", "/a/b", "a", "a/b", "..a/b.", "/.a/..b/...", "a b/c"})
+    EXPECT_EQ(NormalizePath(path), path);
+}
+
+TEST(ResolveRealPath, NormalizesWithoutSymlinks) {
+  testing::TempDir tmp;
+  std::string root = NormalizePath(tmp.path());
+  testing::MakeDirs(root + "/d/sub");
+  RealFilesystem fs;
+  std::string out, err;
+  const std::pair<const char*, std::string> cases[] = {
+      {"sub", root + "/d/sub"},
+      {"sub/", root + "/d/sub"},
+      {"./sub/.", root + "/d/sub"},
+      {"sub//x", root + "/d/sub/x"},
+      {"sub/../x", root + "/d/x"},
+      {"missing/y", root + "/d/missing/y"},
+      {"..", root},
+      {".", root + "/d"},
+      {"/", "/"},
+      {"//d", "/d"},
+  };
+  for (const auto& [path, want] : cases) {
+    ASSERT_TRUE(ResolveRealPath(fs, root + "/d", path, &out, &err)) << path;
+    EXPECT_EQ(out, want) << path;
+  }
+  // A cwd that is itself not normal is normalized with the path.
+  ASSERT_TRUE(ResolveRealPath(fs, root + "//d/./", "sub", &out, &err));
+  EXPECT_EQ(out, root + "/d/sub");
+}
+
 TEST(ResolveRealPath, FollowsSymlinksAndKeepsMissingParts) {
   testing::TempDir tmp;
   std::string root = NormalizePath(tmp.path());
@@ -35,6 +67,14 @@ TEST(ResolveRealPath, FollowsSymlinksAndKeepsMissingParts) {
   EXPECT_EQ(out, root + "/d/loop/z");
   ASSERT_TRUE(ResolveRealPath(fs, root + "/d", "", &out, &err));
   EXPECT_EQ(out, root + "/d");
+}
+
+TEST(Glob, HasMagicLikePython) {
+  EXPECT_TRUE(HasGlobMagic("a*"));
+  EXPECT_TRUE(HasGlobMagic("?"));
+  EXPECT_TRUE(HasGlobMagic("x/[ab]"));
+  EXPECT_FALSE(HasGlobMagic("a\\b]{c}!"));
+  EXPECT_FALSE(HasGlobMagic(""));
 }
 
 TEST(Glob, MatchesLikePython) {
