@@ -21,6 +21,7 @@
 #include "command_line.h"
 #include "decision.h"
 #include "filesystem.h"
+#include "rsync_features.h"
 #include "sandbox.h"
 #include "server_command.h"
 
@@ -222,8 +223,20 @@ void BM_PlanSandboxRules(benchmark::State& state) {
   }
 }
 
+// Learning what the real rsync supports from the option names in its binary: once per session.
+void BM_DetectRsyncFeatures(benchmark::State& state) {
+  RsyncFeatures features;
+  std::string err;
+  for (auto _ : state) {
+    if (!DetectRsyncFeatures("/usr/bin/rsync", &features, &err)) state.SkipWithError(err.c_str());
+    benchmark::DoNotOptimize(features);
+  }
+}
+
 void RegisterAll() {
   benchmark::RegisterBenchmark("BM_PlanSandboxRules", BM_PlanSandboxRules)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_DetectRsyncFeatures", BM_DetectRsyncFeatures)
       ->Unit(benchmark::kMicrosecond);
   for (const Case& c : kTypicalCases)
     benchmark::RegisterBenchmark((std::string("BM_TypicalCommand/") + c.name).c_str(),
