@@ -1,6 +1,5 @@
 #include "decision.h"
 
-#include <iterator>
 #include <string_view>
 
 #include "escape.h"
@@ -13,12 +12,12 @@ namespace rrsync {
 namespace {
 
 // Python's str.split(' ', 2): at most three parts, split on single spaces.
-std::vector<std::string> SplitThree(const std::string& s) {
-  std::vector<std::string> parts;
+std::vector<std::string_view> SplitThree(std::string_view s) {
+  std::vector<std::string_view> parts;
   size_t pos = 0;
   for (int i = 0; i < 2; ++i) {
     size_t space = s.find(' ', pos);
-    if (space == std::string::npos) break;
+    if (space == std::string_view::npos) break;
     parts.push_back(s.substr(pos, space - pos));
     pos = space + 1;
   }
@@ -144,7 +143,7 @@ class Decider {
                     PythonRepr(pin.real_path) + "]");
     }
     pin.path = std::move(path);
-    out->push_back({std::string(prefix), std::move(pin)});
+    out->emplace_back(std::string(prefix), std::move(pin));
     return true;
   }
 
@@ -186,6 +185,33 @@ bool SplitLongOption(const std::string& word, std::string* name, std::optional<s
   return true;
 }
 
+// Appends the options rrsync adds after the client's, and names in `omitted` those this rsync
+// lacks.
+void AppendOwnOptions(const DecisionInput& input, bool sender, bool below_root,
+                      std::vector<ServerWord>* words, std::vector<std::string>* omitted) {
+  const Settings& settings = *input.settings;
+  // -D is part of -a, so it cannot be refused; --drop-D makes a receiver below "/" refuse to
+  // create devices and specials while keeping the file-list format the client expects.
+  if (below_root && !sender) {
+    if (input.features.drop_devices) {
+      words->push_back({"--drop-D", std::nullopt});
+    } else {
+      omitted->push_back("--drop-D");
+    }
+  }
+  // Filter rules travel inside the protocol, not in the argv checked here, so a client could
+  // name a merge file outside DIR; --confine-root bounds rsync's own resolution of such paths.
+  if (below_root) {
+    if (input.features.confine_root) {
+      words->push_back({"--confine-root=" + input.dir, std::nullopt});
+    } else {
+      omitted->push_back("--confine-root");
+    }
+  }
+  if (settings.munge_links) words->push_back({"--munge-links", std::nullopt});
+  if (settings.no_overwrite) words->push_back({"--ignore-existing", std::nullopt});
+}
+
 }  // namespace
 
 Decision Decide(const DecisionInput& input, Filesystem& fs) {
@@ -198,7 +224,7 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
     d.verdict = Verdict::kConnectivityCheck;
     return d;
   }
-  std::vector<std::string> parts = SplitThree(command);
+  std::vector<std::string_view> parts = SplitThree(command);
   if (parts[0] == "rrsync-probe") {
     Decision d;
     d.verdict = Verdict::kProbe;
@@ -207,7 +233,7 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
   if (parts[0] != "rsync") return Refused("SSH_ORIGINAL_COMMAND does not run rsync");
   if (parts.size() < 2 || parts[1] != "--server")
     return Refused("--server option is not the first arg");
-  const std::string rest = parts.size() < 3 ? std::string() : parts[2];
+  const std::string_view rest = parts.size() < 3 ? std::string_view() : parts[2];
 
   // Only "--sender" right after "--server" makes a pull: restrictive on purpose, as upstream.
   const bool sender = rest.starts_with("--sender ");
@@ -220,20 +246,22 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
   OptionPolicy policy(settings, sender, decider.dir_is_root());
   Request request;
   request.sender = sender;
-  std::vector<ServerWord> options{{"--server", std::nullopt}};
-  std::vector<ServerWord> args;
+  std::vector<std::string> client_words = SplitServerWords(rest);
+  // The argv after the rsync path, in order: one vector, reserved for every client word plus
+  // "--server", rrsync's own options, "--" and ".", so that 100,000 arguments are not moved.
+  std::vector<ServerWord> words;
+  words.reserve(client_words.size() + 8);
+  words.push_back({"--server", std::nullopt});
+  size_t first_arg = 0;  // where the file arguments start in `words`, once the "." is seen
   bool saw_dot = false;
   bool pending = false;  // the previous word was a long option whose argument comes next
   ArgCheck pending_check = ArgCheck::kNoArgument;
   std::string pending_option;
 
-  std::vector<std::string> words = SplitServerWords(rest);
-  // Room for every word, "--server", "--", "." and the options added below: no reallocation.
-  args.reserve(words.size() + 8);
-  for (std::string& word : words) {
+  for (std::string& word : client_words) {
     if (pending) {
       // The separate argument of the previous long option.
-      if (!decider.Validate(pending_option, word, pending_check, false, "", &options))
+      if (!decider.Validate(pending_option, word, pending_check, false, "", &words))
         return Refused(decider.refusal());
       pending = false;
       continue;
@@ -242,16 +270,21 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
       // File arguments. One starting with "-" is harmless: rsync gets "--" before them.
       std::string arg =
           word.find('\\') == std::string::npos ? std::move(word) : RemoveBackslashes(word);
-      if (!decider.Validate("arg", std::move(arg), ArgCheck::kPathAlways, true, "", &args))
+      if (!decider.Validate("arg", std::move(arg), ArgCheck::kPathAlways, true, "", &words))
         return Refused(decider.refusal());
       continue;
     }
     if (word == ".") {
+      // The client's options end here; rrsync's own follow them, then "--" and the arguments.
       saw_dot = true;
+      AppendOwnOptions(input, sender, !decider.dir_is_root(), &words, &request.omitted);
+      words.push_back({"--", std::nullopt});
+      words.push_back({".", std::nullopt});
+      first_arg = words.size();
       continue;
     }
     if (policy.IsShortCluster(word, &request.relative) || policy.IsShortWithNumber(word)) {
-      options.push_back({word, std::nullopt});
+      words.push_back({word, std::nullopt});
       continue;
     }
     std::string name;
@@ -263,14 +296,14 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
       if (*check == ArgCheck::kDisabled)
         return Refused("option --" + name + " has been disabled on this server.");
       if (*check == ArgCheck::kNoArgument) {
-        options.push_back({word, std::nullopt});
+        words.push_back({word, std::nullopt});
         continue;
       }
       if (value) {
-        if (!decider.Validate("--" + name, *value, *check, false, "--" + name + "=", &options))
+        if (!decider.Validate("--" + name, *value, *check, false, "--" + name + "=", &words))
           return Refused(decider.refusal());
       } else {
-        options.push_back({word, std::nullopt});
+        words.push_back({word, std::nullopt});
         pending = true;
         pending_check = *check;
         pending_option = "--" + name;
@@ -282,37 +315,9 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
     break;
   }
   if (!saw_dot) return Refused("invalid rsync-command syntax or options");
+  if (words.size() == first_arg) words.push_back({".", std::nullopt});
 
-  const bool below_root = !decider.dir_is_root();
-  // -D is part of -a, so it cannot be refused; --drop-D makes a receiver below "/" refuse to
-  // create devices and specials while keeping the file-list format the client expects.
-  if (below_root && !sender) {
-    if (input.features.drop_devices) {
-      options.push_back({"--drop-D", std::nullopt});
-    } else {
-      request.omitted.push_back("--drop-D");
-    }
-  }
-  // Filter rules travel inside the protocol, not in the argv checked here, so a client could
-  // name a merge file outside DIR; --confine-root bounds rsync's own resolution of such paths.
-  if (below_root) {
-    if (input.features.confine_root) {
-      options.push_back({"--confine-root=" + input.dir, std::nullopt});
-    } else {
-      request.omitted.push_back("--confine-root");
-    }
-  }
-  if (settings.munge_links) options.push_back({"--munge-links", std::nullopt});
-  if (settings.no_overwrite) options.push_back({"--ignore-existing", std::nullopt});
-  if (args.empty()) args.push_back({".", std::nullopt});
-
-  // The options go in front of the arguments in the arguments' own vector: a second vector as
-  // long as the argument list would cost as much again.
-  options.push_back({"--", std::nullopt});
-  options.push_back({".", std::nullopt});
-  args.insert(args.begin(), std::make_move_iterator(options.begin()),
-              std::make_move_iterator(options.end()));
-  request.words = std::move(args);
+  request.words = std::move(words);
   Decision d;
   d.verdict = Verdict::kRunRsync;
   d.request = std::move(request);

@@ -381,7 +381,11 @@ bool GlobPaths(Filesystem& fs, const std::string& cwd, const std::string& patter
 }
 
 bool HasGlobMagic(std::string_view pattern) {
-  return pattern.find_first_of("*?[") != std::string_view::npos;
+  // A plain loop: find_first_of searches the set once per character of the pattern.
+  for (char c : pattern) {
+    if (c == '*' || c == '?' || c == '[') return true;
+  }
+  return false;
 }
 
 bool MatchesPattern(const std::string& name, const std::string& pattern) {

@@ -10,12 +10,33 @@ bool IsPythonWhitespace(char32_t cp) {
          cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
+namespace {
+
+// An ASCII character that is neither whitespace nor a backslash: one byte, kept as it is.
+bool IsPlainAscii(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  bool space = (u >= 0x09 && u <= 0x0D) || (u >= 0x1C && u <= 0x20);  // IsPythonWhitespace
+  return u < 0x80 && u != '\\' && !space;
+}
+
+}  // namespace
+
 std::vector<std::string> SplitServerWords(std::string_view text) {
   std::vector<std::string> words;
   std::string word;
   bool in_word = false;
   size_t pos = 0;
   while (pos < text.size()) {
+    // A run of ASCII that is neither whitespace nor a backslash is taken whole: most of a
+    // command is plain file names.
+    size_t run = pos;
+    while (run < text.size() && IsPlainAscii(text[run])) ++run;
+    if (run > pos) {
+      word.append(text, pos, run - pos);
+      in_word = true;
+      pos = run;
+      continue;
+    }
     size_t length;
     char32_t cp = DecodeUtf8(text, pos, &length);
     if (cp == '\\') {

@@ -24,6 +24,15 @@ TEST(SplitServerWords, UnicodeWhitespaceSeparates) {
   EXPECT_EQ(SplitServerWords("a\\\xc2\xa0" "b"), (Words{"a\\\xc2\xa0" "b"}));
 }
 
+TEST(SplitServerWords, KeepsControlCharactersAndInvalidBytes) {
+  EXPECT_EQ(SplitServerWords(std::string_view("a\x01\0b \x7f", 6)),
+            (Words{std::string("a\x01\0b", 4), "\x7f"}));
+  // A lone \x85 is an invalid byte, not U+0085 (which is whitespace).
+  EXPECT_EQ(SplitServerWords("a\x85" "b \xff\xfe"), (Words{"a\x85" "b", "\xff\xfe"}));
+  EXPECT_EQ(SplitServerWords("a\xc2\x85" "b"), (Words{"a", "b"}));
+  EXPECT_EQ(SplitServerWords("caf\xc3\xa9 \\\xc3\xa9x"), (Words{"caf\xc3\xa9", "\\\xc3\xa9x"}));
+}
+
 TEST(RemoveBackslashes, RemovesOneLevel) {
   EXPECT_EQ(RemoveBackslashes("a\\ b"), "a b");
   EXPECT_EQ(RemoveBackslashes("a\\\\b"), "a\\b");
