@@ -266,13 +266,17 @@ int Run(int argc, char** argv) {
   plan.write = !request.sender;
   plan.devices = input.dir == "/";
   plan.rsync_path = settings.rsync_path;
+  // The sandbox's work (rsync's ELF headers, the ruleset) is done here, before any fork, so
+  // that a forked child only makes the irrevocable calls.
+  PreparedSandbox sandbox;
+  std::string sandbox_err;
+  if (!PrepareSandbox(plan, settings.sandbox, &sandbox, &sandbox_err)) refuse(sandbox_err);
 
   // Runs in the process that becomes rsync: confine, log, exec.
   auto start_rsync = [&]() {
     audit->ConnectSyslog();
     SandboxReport report;
-    std::string sandbox_err;
-    if (!EnterSandbox(plan, settings.sandbox, &report, &sandbox_err)) refuse(sandbox_err);
+    if (!ApplySandbox(sandbox, &report, &sandbox_err)) refuse(sandbox_err);
     const std::string sandbox_state =
         report.enforced ? "landlock-abi" + std::to_string(report.abi) : std::string("off");
     std::string details;

@@ -612,29 +612,39 @@ bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, 
   return true;
 }
 
-bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
-                  std::string* err, LandlockAbiProbe probe) {
-  *report = SandboxReport();
-  if (!CheckSingleThreaded(err)) return false;
-  // no_new_privs in every mode: rsync never needs to gain privileges by exec, and Landlock
-  // requires it without CAP_SYS_ADMIN.
-  if (!SetNoNewPrivs(err)) return false;
-  if (mode == SandboxMode::kOff) {
-    report->rights = "sandbox off";
-    return true;
-  }
+// What PrepareSandbox found out and built, for ApplySandbox.
+struct PreparedSandbox::State {
+  bool prepared = false;
+  SandboxMode mode = SandboxMode::kOff;
+  SandboxPlan plan;
+  SandboxReport report;      // abi and warnings so far
+  bool landlock = false;     // a ruleset is built and will be enforced
+  LandlockRuleset ruleset;
+  size_t rule_count = 0;
+};
+
+PreparedSandbox::PreparedSandbox() : state_(std::make_unique<State>()) {}
+PreparedSandbox::~PreparedSandbox() = default;
+PreparedSandbox::PreparedSandbox(PreparedSandbox&&) noexcept = default;
+PreparedSandbox& PreparedSandbox::operator=(PreparedSandbox&&) noexcept = default;
+
+bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* prepared,
+                    std::string* err, LandlockAbiProbe probe) {
+  *prepared = PreparedSandbox();
+  PreparedSandbox::State& st = *prepared->state_;
+  st.mode = mode;
+  st.plan = plan;
+  st.prepared = true;
+  if (mode == SandboxMode::kOff) return true;
 
   const int abi = probe();
-  report->abi = abi;
+  st.report.abi = abi;
   if (abi <= 0) {
     if (mode == SandboxMode::kRequire) {
       *err = "Landlock is not available on this kernel and -sandbox=require is set";
       return false;
     }
-    report->warning = "Landlock is not available on this kernel: rsync runs unconfined";
-    std::string filter_note;
-    if (!ApplySocketFilter(plan, mode, report, &filter_note, err)) return false;
-    report->rights = "unconfined; seccomp: " + filter_note;
+    st.report.warning = "Landlock is not available on this kernel: rsync runs unconfined";
     return true;
   }
   // Without REFER (ABI 1) every cross-directory rename fails with EXDEV: a push would run and
@@ -655,34 +665,68 @@ bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* repo
              missing + ") and -sandbox=require is set";
       return false;
     }
-    report->warning =
+    st.report.warning =
         "Landlock ABI " + std::to_string(abi) + " lacks " + missing + ": those stay unrestricted";
   }
 
   std::vector<SandboxRule> rules;
   if (!PlanSandboxRules(plan, &rules, err)) return false;
-  // The caller logs after this point; load the time zone while /etc/localtime is readable, so
-  // its timestamps stay in local time (glibc reads the file once, on first use).
+  // The caller logs after the restriction; load the time zone while /etc/localtime is
+  // readable, so its timestamps stay in local time (glibc reads the file once, on first use).
   tzset();
 
-  // Order matters: every rule is added while the process can still open the paths; the
-  // restriction comes last and is irrevocable.
-  LandlockRuleset ruleset;
-  if (!ruleset.Create(handled, err)) return false;
+  // Every rule is added while the process can still open the paths; the restriction comes
+  // last (ApplySandbox) and is irrevocable.
+  if (!st.ruleset.Create(handled, err)) return false;
   for (const SandboxRule& rule : rules)
-    if (!ruleset.AllowPath(rule.path, rule.access, err)) return false;
-  if (!ruleset.RestrictSelf(err)) return false;
-  std::string filter_note;
-  if (!ApplySocketFilter(plan, mode, report, &filter_note, err)) return false;
+    if (!st.ruleset.AllowPath(rule.path, rule.access, err)) return false;
+  st.rule_count = rules.size();
+  st.landlock = true;
+  return true;
+}
 
+bool ApplySandbox(PreparedSandbox& prepared, SandboxReport* report, std::string* err) {
+  PreparedSandbox::State& st = *prepared.state_;
+  *report = SandboxReport();
+  if (!st.prepared) {
+    *err = "Failed to enter the sandbox: it was not prepared";
+    return false;
+  }
+  if (!CheckSingleThreaded(err)) return false;
+  // no_new_privs in every mode: rsync never needs to gain privileges by exec, and Landlock
+  // requires it without CAP_SYS_ADMIN.
+  if (!SetNoNewPrivs(err)) return false;
+  if (st.mode == SandboxMode::kOff) {
+    report->rights = "sandbox off";
+    return true;
+  }
+  *report = st.report;
+  std::string filter_note;
+  if (!st.landlock) {
+    if (!ApplySocketFilter(st.plan, st.mode, report, &filter_note, err)) return false;
+    report->rights = "unconfined; seccomp: " + filter_note;
+    return true;
+  }
+  if (!st.ruleset.RestrictSelf(err)) return false;
+  if (!ApplySocketFilter(st.plan, st.mode, report, &filter_note, err)) return false;
+
+  const LandlockAccess& handled = st.ruleset.handled();
   report->enforced = true;
-  report->rights = "landlock abi " + std::to_string(abi) + "; dir " + plan.dir + ": " +
-                   FsAccessNames(DirAccessForPlan(plan) & handled.fs) + "; " +
-                   std::to_string(rules.size() - 1) +
+  report->rights = "landlock abi " + std::to_string(report->abi) + "; dir " + st.plan.dir + ": " +
+                   FsAccessNames(DirAccessForPlan(st.plan) & handled.fs) + "; " +
+                   std::to_string(st.rule_count - 1) +
                    " rules for rsync's own files; handled fs: " + FsAccessNames(handled.fs) +
                    "; denied net: " + NetAccessNames(handled.net) +
                    "; scoped: " + ScopeNames(handled.scoped) + "; seccomp: " + filter_note;
   return true;
+}
+
+bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
+                  std::string* err, LandlockAbiProbe probe) {
+  *report = SandboxReport();
+  PreparedSandbox prepared;
+  return PrepareSandbox(plan, mode, &prepared, err, probe) &&
+         ApplySandbox(prepared, report, err);
 }
 
 }  // namespace rrsync

@@ -3,6 +3,7 @@
 #define RRSYNC_SANDBOX_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,17 @@ int ProbeLandlockAbi();
 bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
                   std::string* err, LandlockAbiProbe probe = ProbeLandlockAbi);
 
+// EnterSandbox in two steps, for a caller that forks: PrepareSandbox does the work (probing the
+// kernel, planning the rules from rsync's ELF headers, building the Landlock ruleset) once,
+// before the fork, and the child only makes the irrevocable calls in ApplySandbox. Nothing is
+// restricted until ApplySandbox; dropping a prepared sandbox just closes the ruleset.
+class PreparedSandbox;
+bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* prepared,
+                    std::string* err, LandlockAbiProbe probe = ProbeLandlockAbi);
+// Checks that the caller is single-threaded, sets no_new_privs, restricts the calling process
+// to the prepared ruleset and installs the socket filter. Fills *report as EnterSandbox does.
+bool ApplySandbox(PreparedSandbox& prepared, SandboxReport* report, std::string* err);
+
 // One path rule of the ruleset: what may be done beneath `path`, and why it is there.
 struct SandboxRule {
   std::string path;
@@ -68,6 +80,21 @@ bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, 
 
 // The Landlock filesystem rights DIR gets for `plan`.
 uint64_t DirAccessForPlan(const SandboxPlan& plan);
+
+class PreparedSandbox {
+ public:
+  PreparedSandbox();
+  ~PreparedSandbox();
+  PreparedSandbox(PreparedSandbox&&) noexcept;
+  PreparedSandbox& operator=(PreparedSandbox&&) noexcept;
+
+ private:
+  friend bool PrepareSandbox(const SandboxPlan&, SandboxMode, PreparedSandbox*, std::string*,
+                             LandlockAbiProbe);
+  friend bool ApplySandbox(PreparedSandbox&, SandboxReport*, std::string*);
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace rrsync
 
