@@ -538,6 +538,47 @@ TEST(EnterSandbox, RequireEnforcesOnThisKernel) {
       << o.rights;
 }
 
+// rrsync prepares before it forks and applies in the child: the child is confined, the parent
+// that prepared is not, and a prepared sandbox that is never applied restricts nothing.
+TEST(PrepareSandbox, OnlyTheProcessThatAppliesIsConfined) {
+  SKIP_WITHOUT_LANDLOCK();
+  TempDir dir;
+  TempDir outside;
+  WriteFile(outside / "secret", "s");
+  PreparedSandbox prepared;
+  std::string err;
+  ASSERT_TRUE(PrepareSandbox(PlanFor(dir.path(), false), SandboxMode::kRequire, &prepared, &err))
+      << err;
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    SandboxReport report;
+    std::string child_err;
+    bool ok = ApplySandbox(prepared, &report, &child_err);
+    int inside = open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int denied = open((outside / "secret").c_str(), O_RDONLY | O_CLOEXEC);
+    std::string msg = std::string(ok && report.enforced ? "applied" : "failed: " + child_err) +
+                      (inside >= 0 ? " inside-ok" : " inside-denied") +
+                      (denied < 0 && errno == EACCES ? " outside-denied" : " outside-ok");
+    (void)!write(fds[1], msg.data(), msg.size());
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string msg;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(msg, "applied inside-ok outside-denied");
+  // This process prepared the same sandbox and still reads outside DIR.
+  int fd = open((outside / "secret").c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0) << strerror(errno);
+  if (fd >= 0) close(fd);
+  EXPECT_EQ(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 0);
+}
+
 TEST(EnterSandbox, RefusesWhenAnotherThreadRuns) {
   TempDir dir;
   int fds[2];
