@@ -225,6 +225,13 @@ TEST_F(DecisionTest, RefusesDotDot) {
   EXPECT_EQ(Refusal("rsync --server --suffix=.. . x"),
             "do not use .. in --suffix (anchor the path at the root of your restricted dir)");
   EXPECT_EQ(Refusal(std::string(kPull) + "..foo"), "ran");
+  // Only a whole ".." component counts, wherever it is.
+  for (const char* arg : {"sub/..", "sub/../file", "sub//..//file", "/.."})
+    EXPECT_EQ(Refusal(std::string(kPull) + arg),
+              "do not use .. in arg (anchor the path at the root of your restricted dir)")
+        << arg;
+  for (const char* arg : {"...", ".../x", "sub/..x", "sub/x..", "x../sub"})
+    EXPECT_EQ(Refusal(std::string(kPull) + arg), "ran") << arg;
 }
 
 TEST_F(DecisionTest, RefusesSymlinksLeadingOut) {
