@@ -10,7 +10,7 @@
 // Wall time on a shared machine is noisy, so the CPU time (user + system) of the client and of
 // the whole server side (sshd's session, rrsync, rsync) is reported too.
 //
-// Usage: rrsync_e2e_bench [--quick] [--runs N]     (root: sshd switches users)
+// Usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big]     (root: sshd switches users)
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -131,7 +131,7 @@ struct Contender {
 
 class Bench {
  public:
-  Bench(int runs) : runs_(runs) {}
+  Bench(int runs, std::string only) : runs_(runs), only_(std::move(only)) {}
 
   void Setup() {
     std::string err;
@@ -172,6 +172,7 @@ class Bench {
     std::printf("%-24s %-24s %9s %7s %7s %10s %7s\n", "case", "contender", "median s", "min s",
                 "ratio", "median CPU", "ratio");
     for (const char* set : {"small", "big"}) {
+      if (!only_.empty() && only_ != set) continue;
       RunCase(set, /*push=*/true);
       RunCase(set, /*push=*/false);
     }
@@ -271,6 +272,7 @@ class Bench {
   }
 
   int runs_;
+  std::string only_;  // "small" or "big": that data set alone
   std::unique_ptr<SshdHarness> sshd_;
   Account root_;
   std::string rrsync_;
@@ -285,16 +287,20 @@ class Bench {
 
 int main(int argc, char** argv) {
   int runs = 5;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) runs = 2;
     else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
+             (std::strcmp(argv[i + 1], "small") == 0 || std::strcmp(argv[i + 1], "big") == 0))
+      only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: rrsync_e2e_bench [--quick] [--runs N]\n");
+      std::fprintf(stderr, "usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big]\n");
       return 2;
     }
   }
   try {
-    rrsync::e2e::Bench bench(runs);
+    rrsync::e2e::Bench bench(runs, only);
     bench.Setup();
     std::printf("# %d timed runs per contender (plus one warm-up), alternating; ratio = median / plain;\n"
               "# CPU = user+system of the rsync client and of every server-side process\n",
