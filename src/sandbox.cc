@@ -441,15 +441,23 @@ bool IsFile(const std::string& path) {
 
 // Landlock confines one thread: a second thread would stay free until the exec.
 bool CheckSingleThreaded(std::string* err) {
-  UniqueFd fd(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return true;  // no /proc: nothing to check against
-  char buf[4096];
-  ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
-  if (n <= 0) return true;
-  buf[n] = '\0';
-  const char* threads = strstr(buf, "\nThreads:");
-  if (threads == nullptr) return true;
-  long count = strtol(threads + 9, nullptr, 10);
+  long count = 0;
+  // /proc/PID/task has one link per thread besides "." and "..": one stat, where generating
+  // /proc/self/status costs ten times as much. The status file where that does not hold.
+  struct stat task;
+  if (stat("/proc/self/task", &task) == 0 && task.st_nlink >= 3) {
+    count = static_cast<long>(task.st_nlink) - 2;
+  } else {
+    UniqueFd fd(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return true;  // no /proc: nothing to check against
+    char buf[4096];
+    ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
+    if (n <= 0) return true;
+    buf[n] = '\0';
+    const char* threads = strstr(buf, "\nThreads:");
+    if (threads == nullptr) return true;
+    count = strtol(threads + 9, nullptr, 10);
+  }
   if (count > 1) {
     *err = "Failed to enter the sandbox: " + std::to_string(count) +
            " threads are running and Landlock confines only the calling one";
