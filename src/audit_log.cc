@@ -1,6 +1,7 @@
 #include "audit_log.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -125,6 +126,36 @@ std::string ReadUserAuthFile(const char* path) {
     text.append(buf, static_cast<size_t>(n));
   }
   return text.substr(0, kMaxAuthInfoBytes);
+}
+
+std::string UserName(uid_t uid, const char* passwd_file) {
+  UniqueFd fd(open(passwd_file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  struct stat st;
+  if (fd.valid() && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (4 << 20)) {
+    std::string text;
+    char buf[16384];
+    ssize_t n;
+    while ((n = read(fd.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+      if (n > 0) text.append(buf, static_cast<size_t>(n));
+    const std::string wanted = std::to_string(uid);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      std::string_view line(text.data() + pos, end - pos);
+      pos = end + 1;
+      // name:password:uid:...; "+" and "-" lines belong to NSS compat mode: leave those to it.
+      size_t first = line.find(':');
+      size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
+      size_t third = second == std::string_view::npos ? second : line.find(':', second + 1);
+      if (third == std::string_view::npos || first == 0 || line[0] == '+' || line[0] == '-')
+        continue;
+      if (line.substr(second + 1, third - second - 1) == wanted)
+        return std::string(line.substr(0, first));
+    }
+  }
+  const struct passwd* pw = getpwuid(uid);
+  return pw != nullptr ? pw->pw_name : "";
 }
 
 std::string JsonString(std::string_view text) {

@@ -3,6 +3,8 @@
 #ifndef RRSYNC_AUDIT_LOG_H_
 #define RRSYNC_AUDIT_LOG_H_
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,11 @@ std::string Sha256Fingerprint(std::string_view base64_blob);
 // Reads SSH_USER_AUTH's file (a regular file, not through a symlink, at most 64 KiB). Returns
 // "" when it cannot.
 std::string ReadUserAuthFile(const char* path);
+
+// The login name of `uid` for the log: from `passwd_file` (the passwd(5) format) when it lists
+// the uid, else from getpwuid (NSS: LDAP, sssd...), else "". Reading the file first spares a
+// local account NSS's start-up, a tenth of a session's own time.
+std::string UserName(uid_t uid, const char* passwd_file = "/etc/passwd");
 
 // Text for JSON strings: quotes, backslashes and control characters escaped. The input must
 // already be valid UTF-8 (EscapeUntrusted's output is).

@@ -3,7 +3,6 @@
 // main gathers the inputs, asks Decide() what the client may do, then applies the effects in
 // one fixed order: log, lock, pin, sandbox, exec.
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,7 +56,7 @@ enum ExitCode { kExitOk = 0, kExitRefused = 1 };
 SessionFacts GatherFacts() {
   SessionFacts facts;
   ParseSshConnection(getenv("SSH_CONNECTION"), &facts.client_address, &facts.client_port);
-  if (const struct passwd* pw = getpwuid(getuid())) facts.user = pw->pw_name;
+  facts.user = UserName(getuid());
   // ExposeAuthInfo: a file naming the key(s) the client authenticated with.
   facts.keys = KeyFingerprints(ReadUserAuthFile(getenv("SSH_USER_AUTH")));
   return facts;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <pwd.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -79,6 +80,24 @@ TEST(ReadUserAuthFile, ReadsOnlyARegularFileNotThroughASymlink) {
   EXPECT_EQ(ReadUserAuthFile(tmp.path().c_str()), "");
   EXPECT_EQ(ReadUserAuthFile(nullptr), "");
   EXPECT_EQ(ReadUserAuthFile("relative"), "");
+}
+
+TEST(UserName, FromThePasswdFileThenNss) {
+  testing::TempDir dir;
+  WriteFile(dir / "passwd",
+            "root:x:0:0:root:/root:/bin/bash\n"
+            "+:::::::\n"
+            "# not a line of the format\n"
+            "backup:x:34:34:backup:/var/backups:/usr/sbin/nologin\n"
+            "other:x:1034:100::/home/other:/bin/sh");
+  EXPECT_EQ(UserName(34, (dir / "passwd").c_str()), "backup");
+  EXPECT_EQ(UserName(1034, (dir / "passwd").c_str()), "other");  // last line, no newline
+  EXPECT_EQ(UserName(0, (dir / "passwd").c_str()), "root");
+  // Not in the file: NSS answers (here from the system's own files), or nobody does.
+  const struct passwd* nobody = getpwuid(65534);
+  EXPECT_EQ(UserName(65534, (dir / "passwd").c_str()), nobody ? nobody->pw_name : "");
+  EXPECT_EQ(UserName(4000000, (dir / "passwd").c_str()), "");
+  EXPECT_EQ(UserName(0, (dir / "missing").c_str()), getpwuid(0)->pw_name);
 }
 
 TEST(ParseSshConnection, AddressAndPort) {
