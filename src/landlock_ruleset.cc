@@ -189,21 +189,4 @@ bool LandlockRuleset::AllowPath(const std::string& path, uint64_t access, std::s
   return true;
 }
 
-bool LandlockRuleset::RestrictSelf(std::string* err) {
-  if (fd_ < 0) {
-    *err = "Failed to enforce the ruleset: no ruleset";
-    return false;
-  }
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    *err = "Failed to restrict privileges: " + ErrnoText(errno);
-    return false;
-  }
-  if (syscall(__NR_landlock_restrict_self, fd_, handled_.restrict_flags) != 0) {
-    *err = "Failed to enforce the ruleset: " + ErrnoText(errno);
-    return false;
-  }
-  Close();
-  return true;
-}
-
 }  // namespace rrsync

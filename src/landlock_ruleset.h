@@ -103,16 +103,15 @@ class LandlockRuleset {
   // rights. An `access` that masks down to nothing adds no rule.
   bool AllowPath(const std::string& path, uint64_t access, std::string* err);
 
-  // Sets no_new_privs (the kernel requires it without CAP_SYS_ADMIN, and we want it anyway),
-  // then confines the calling thread and everything it execs. Affects only the calling thread:
-  // the caller must be single-threaded.
-  bool RestrictSelf(std::string* err);
-
+  // The ruleset's descriptor (close-on-exec), for landlock_restrict_self: the calling thread and
+  // everything it execs are confined to the ruleset with handled().restrict_flags. The kernel
+  // requires no_new_privs first (without CAP_SYS_ADMIN); see ApplySandboxSyscalls.
+  int fd() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
   const LandlockAccess& handled() const { return handled_; }
+  void Close();
 
  private:
-  void Close();
 
   int fd_ = -1;
   LandlockAccess handled_;

@@ -265,17 +265,14 @@ int Run(int argc, char** argv) {
   plan.write = !request.sender;
   plan.devices = input.dir == "/";
   plan.rsync_path = settings.rsync_path;
-  // The sandbox's work (rsync's ELF headers, the ruleset) is done here, before any fork, so
-  // that a forked child only makes the irrevocable calls.
+  // The sandbox's work (rsync's ELF headers, the ruleset) is done here, so that a child that
+  // shares our memory (SpawnRsync) only makes the irrevocable calls.
   PreparedSandbox sandbox;
   std::string sandbox_err;
   if (!PrepareSandbox(plan, settings.sandbox, &sandbox, &sandbox_err)) refuse(sandbox_err);
 
-  // Runs in the process that becomes rsync: confine, log, exec.
-  auto start_rsync = [&]() {
-    audit->ConnectSyslog();
-    SandboxReport report;
-    if (!ApplySandbox(sandbox, &report, &sandbox_err)) refuse(sandbox_err);
+  // Logs the session as it starts, with the sandbox actually in force.
+  auto log_accepted = [&](const SandboxReport& report) {
     const std::string sandbox_state =
         report.enforced ? "landlock-abi" + std::to_string(report.abi) : std::string("off");
     std::string details;
@@ -286,15 +283,27 @@ int Run(int argc, char** argv) {
     log.Accepted(host, rsync_argv, "sandbox=" + sandbox_state + details);
     audit->Accepted(AccessName(settings.access), sandbox_state,
                     details.empty() ? details : details.substr(1), rsync_argv);
+  };
+  audit->ConnectSyslog();
+  SandboxReport report;
+  // Nothing to hold: become rsync (confine, log, exec).
+  if (!lock.valid() && !list_modules) {
+    if (!ApplySandbox(sandbox, &report, &sandbox_err)) refuse(sandbox_err);
+    log_accepted(report);
     std::string exec_err;
     ExecRsync(settings.rsync_path, rsync_argv, pinner.InheritedFds(), &exec_err);
     Die(exec_err);
-  };
-  // Nothing to hold: become rsync. Holding the lock: rsync runs as a child and we wait.
-  // The listing's directory is removed afterwards, so rrsync waits for that rsync too.
-  if (!lock.valid() && !list_modules) start_rsync();
+  }
+  // Holding the lock: rsync runs as a child, confined there, and we wait for it; so too for the
+  // listing, whose directory is removed afterwards. Outside rsync's sandbox, this process keeps
+  // the lock and logs how rsync ended.
   auto started = std::chrono::steady_clock::now();
-  int status = RunInChildAndWait(start_rsync);
+  std::string spawn_err;
+  pid_t pid = SpawnRsync(settings.rsync_path, rsync_argv, pinner.InheritedFds(), sandbox, &report,
+                         &spawn_err);
+  if (pid < 0) refuse(spawn_err);
+  log_accepted(report);
+  int status = WaitForChild(pid);
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   audit->Finished(status, took.count());
   listing.Remove();

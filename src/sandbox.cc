@@ -439,39 +439,23 @@ bool IsFile(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Landlock confines one thread: a second thread would stay free until the exec.
-bool CheckSingleThreaded(std::string* err) {
-  long count = 0;
+// The number of threads of this process (Landlock confines one thread: a second one would stay
+// free until the exec); 0 when /proc cannot tell. System calls only: see ApplySandboxSyscalls.
+long CountThreads() {
   // /proc/PID/task has one link per thread besides "." and "..": one stat, where generating
   // /proc/self/status costs ten times as much. The status file where that does not hold.
   struct stat task;
-  if (stat("/proc/self/task", &task) == 0 && task.st_nlink >= 3) {
-    count = static_cast<long>(task.st_nlink) - 2;
-  } else {
-    UniqueFd fd(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return true;  // no /proc: nothing to check against
-    char buf[4096];
-    ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
-    if (n <= 0) return true;
-    buf[n] = '\0';
-    const char* threads = strstr(buf, "\nThreads:");
-    if (threads == nullptr) return true;
-    count = strtol(threads + 9, nullptr, 10);
-  }
-  if (count > 1) {
-    *err = "Failed to enter the sandbox: " + std::to_string(count) +
-           " threads are running and Landlock confines only the calling one";
-    return false;
-  }
-  return true;
-}
-
-bool SetNoNewPrivs(std::string* err) {
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    *err = std::string("Failed to restrict privileges: ") + std::strerror(errno);
-    return false;
-  }
-  return true;
+  if (stat("/proc/self/task", &task) == 0 && task.st_nlink >= 3)
+    return static_cast<long>(task.st_nlink) - 2;
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;  // no /proc: nothing to check against
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* threads = strstr(buf, "\nThreads:");
+  return threads == nullptr ? 0 : strtol(threads + 9, nullptr, 10);
 }
 
 #if defined(__x86_64__)
@@ -484,7 +468,8 @@ bool SetNoNewPrivs(std::string* err) {
 // the D-Bus system bus: as root, an escape), nor UDP. rsync --server talks over its inherited
 // stdin/stdout and makes only socketpair()s, so creating any socket is refused outright. io_uring
 // is refused too, because its socket operations would bypass this filter.
-bool DenySocketCreation(std::string* err) {
+// Returns 0, or the errno of the failure (-1: not built for this architecture).
+int DenySocketCreation() {
 #ifdef RRSYNC_SECCOMP_ARCH
   constexpr uint32_t kDeny = SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA);
   sock_filter filter[] = {
@@ -505,34 +490,15 @@ bool DenySocketCreation(std::string* err) {
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   sock_fprog program = {static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
-  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
-    *err = std::string("Failed to install the socket filter: ") + std::strerror(errno);
-    return false;
-  }
-  return true;
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) == 0 ? 0 : errno;
 #else
-  *err = "Failed to install the socket filter: not built for this architecture";
-  return false;
+  return -1;
 #endif
 }
 
-// The seccomp layer, in auto and require mode alike; a failure refuses only under require.
-bool ApplySocketFilter(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
-                       std::string* note, std::string* err) {
-  *note = "off";
-  if (!plan.deny_new_sockets) return true;
-  std::string filter_err;
-  if (DenySocketCreation(&filter_err)) {
-    *note = "socket,io_uring_setup denied";
-    return true;
-  }
-  if (mode == SandboxMode::kRequire) {
-    *err = filter_err;
-    return false;
-  }
-  *note = "unavailable";
-  report->warning += (report->warning.empty() ? "" : "; ") + filter_err;
-  return true;
+std::string FilterError(int error) {
+  return error < 0 ? "Failed to install the socket filter: not built for this architecture"
+                   : std::string("Failed to install the socket filter: ") + std::strerror(error);
 }
 
 std::string DescribeMissing(const LandlockAccess& wanted, const LandlockAccess& got) {
@@ -693,31 +659,89 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   return true;
 }
 
-bool ApplySandbox(PreparedSandbox& prepared, SandboxReport* report, std::string* err) {
-  PreparedSandbox::State& st = *prepared.state_;
-  *report = SandboxReport();
+// The steps of ApplySandboxSyscalls that can fail (SandboxApplyOutcome::failed_step).
+enum ApplyStep { kApplied = 0, kNotPrepared, kThreads, kNoNewPrivs, kRestrict, kFilter };
+
+void ApplySandboxSyscalls(const PreparedSandbox& prepared, SandboxApplyOutcome* outcome) {
+  const PreparedSandbox::State& st = *prepared.state_;
+  *outcome = SandboxApplyOutcome();
   if (!st.prepared) {
-    *err = "Failed to enter the sandbox: it was not prepared";
-    return false;
+    outcome->failed_step = kNotPrepared;
+    return;
   }
-  if (!CheckSingleThreaded(err)) return false;
+  if (long threads = CountThreads(); threads > 1) {
+    outcome->failed_step = kThreads;
+    outcome->error = static_cast<int>(threads);
+    return;
+  }
   // no_new_privs in every mode: rsync never needs to gain privileges by exec, and Landlock
   // requires it without CAP_SYS_ADMIN.
-  if (!SetNoNewPrivs(err)) return false;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    outcome->failed_step = kNoNewPrivs;
+    outcome->error = errno;
+    return;
+  }
+  if (st.mode == SandboxMode::kOff) return;
+  if (st.landlock && syscall(__NR_landlock_restrict_self, st.ruleset.fd(),
+                             st.ruleset.handled().restrict_flags) != 0) {
+    outcome->failed_step = kRestrict;
+    outcome->error = errno;
+    return;
+  }
+  // The seccomp layer, in auto and require mode alike; a failure refuses only under require.
+  if (!st.plan.deny_new_sockets) return;
+  int filter = DenySocketCreation();
+  if (filter == 0) {
+    outcome->filter_installed = true;
+  } else if (st.mode == SandboxMode::kRequire) {
+    outcome->failed_step = kFilter;
+    outcome->error = filter;
+  } else {
+    outcome->filter_error = filter;
+  }
+}
+
+bool DescribeSandboxOutcome(const PreparedSandbox& prepared, const SandboxApplyOutcome& outcome,
+                            SandboxReport* report, std::string* err) {
+  const PreparedSandbox::State& st = *prepared.state_;
+  *report = SandboxReport();
+  switch (outcome.failed_step) {
+    case kApplied:
+      break;
+    case kNotPrepared:
+      *err = "Failed to enter the sandbox: it was not prepared";
+      return false;
+    case kThreads:
+      *err = "Failed to enter the sandbox: " + std::to_string(outcome.error) +
+             " threads are running and Landlock confines only the calling one";
+      return false;
+    case kNoNewPrivs:
+      *err = std::string("Failed to restrict privileges: ") + std::strerror(outcome.error);
+      return false;
+    case kRestrict:
+      *err = std::string("Failed to enforce the ruleset: ") + std::strerror(outcome.error);
+      return false;
+    default:
+      *err = FilterError(outcome.error);
+      return false;
+  }
   if (st.mode == SandboxMode::kOff) {
     report->rights = "sandbox off";
     return true;
   }
   *report = st.report;
-  std::string filter_note;
+  std::string filter_note = "off";
+  if (st.plan.deny_new_sockets && outcome.filter_installed) {
+    filter_note = "socket,io_uring_setup denied";
+  } else if (st.plan.deny_new_sockets) {
+    filter_note = "unavailable";
+    report->warning +=
+        (report->warning.empty() ? "" : "; ") + FilterError(outcome.filter_error);
+  }
   if (!st.landlock) {
-    if (!ApplySocketFilter(st.plan, st.mode, report, &filter_note, err)) return false;
     report->rights = "unconfined; seccomp: " + filter_note;
     return true;
   }
-  if (!st.ruleset.RestrictSelf(err)) return false;
-  if (!ApplySocketFilter(st.plan, st.mode, report, &filter_note, err)) return false;
-
   const LandlockAccess& handled = st.ruleset.handled();
   report->enforced = true;
   report->rights = "landlock abi " + std::to_string(report->abi) + "; dir " + st.plan.dir + ": " +
@@ -727,6 +751,14 @@ bool ApplySandbox(PreparedSandbox& prepared, SandboxReport* report, std::string*
                    "; denied net: " + NetAccessNames(handled.net) +
                    "; scoped: " + ScopeNames(handled.scoped) + "; seccomp: " + filter_note;
   return true;
+}
+
+bool ApplySandbox(PreparedSandbox& prepared, SandboxReport* report, std::string* err) {
+  SandboxApplyOutcome outcome;
+  ApplySandboxSyscalls(prepared, &outcome);
+  // The ruleset has served (or never will): the restricted process need not keep it open.
+  if (outcome.failed_step == kApplied) prepared.state_->ruleset.Close();
+  return DescribeSandboxOutcome(prepared, outcome, report, err);
 }
 
 bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,

@@ -64,6 +64,24 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
 // to the prepared ruleset and installs the socket filter. Fills *report as EnterSandbox does.
 bool ApplySandbox(PreparedSandbox& prepared, SandboxReport* report, std::string* err);
 
+// What ApplySandboxSyscalls did: plain data, written by a child that may share its parent's
+// memory, and read by DescribeSandboxOutcome.
+struct SandboxApplyOutcome {
+  int failed_step = 0;      // 0: applied; else the step that failed (sandbox.cc)
+  int error = 0;            // its errno, or the number of threads
+  bool filter_installed = false;
+  int filter_error = 0;     // the socket filter failed under auto: its errno, -1 if unsupported
+};
+
+// ApplySandbox's system calls and nothing else: no allocation, no lock, no stdio, so that a
+// child sharing its parent's memory until it execs (clone with CLONE_VM | CLONE_VFORK, as
+// posix_spawn does) may run it. The ruleset descriptor is left open (it is close-on-exec).
+void ApplySandboxSyscalls(const PreparedSandbox& prepared, SandboxApplyOutcome* outcome);
+// The report and the refusal ApplySandbox would give for `outcome`. Returns false when the
+// sandbox was not applied (*err says why).
+bool DescribeSandboxOutcome(const PreparedSandbox& prepared, const SandboxApplyOutcome& outcome,
+                            SandboxReport* report, std::string* err);
+
 // One path rule of the ruleset: what may be done beneath `path`, and why it is there.
 struct SandboxRule {
   std::string path;
@@ -92,6 +110,9 @@ class PreparedSandbox {
   friend bool PrepareSandbox(const SandboxPlan&, SandboxMode, PreparedSandbox*, std::string*,
                              LandlockAbiProbe);
   friend bool ApplySandbox(PreparedSandbox&, SandboxReport*, std::string*);
+  friend void ApplySandboxSyscalls(const PreparedSandbox&, SandboxApplyOutcome*);
+  friend bool DescribeSandboxOutcome(const PreparedSandbox&, const SandboxApplyOutcome&,
+                                     SandboxReport*, std::string*);
   struct State;
   std::unique_ptr<State> state_;
 };

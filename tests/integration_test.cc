@@ -137,6 +137,26 @@ TEST_F(RrsyncBinaryTest, RsyncInheritsOnlyThePins) {
   EXPECT_EQ(fds, dir_ + ";" + dir_ + "/sub;") << r.out;
 }
 
+// A push holds the lock and starts rsync as a child (SpawnRsync): the lock, the Landlock ruleset
+// and anything leaked to rrsync stay behind; only the pin reaches rsync.
+TEST_F(RrsyncBinaryTest, PushedRsyncInheritsOnlyThePins) {
+  WriteFile(dir_ + "/list-fds", "");
+  int leaked = open((home_ + "/secret").c_str(), O_RDONLY);
+  ASSERT_GE(leaked, 0);
+  RunResult r = Rrsync({"dir"}, "rsync --server -v . sub/new");
+  close(leaked);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string fds;
+  size_t pos = 0;
+  while ((pos = r.out.find("\nfd ", pos)) != std::string::npos) {
+    size_t end = r.out.find('\n', pos + 1);
+    std::string line = r.out.substr(pos + 1, end - pos - 1);
+    fds += line.substr(line.find(' ', 3) + 1) + ";";
+    pos = end;
+  }
+  EXPECT_EQ(fds, dir_ + "/sub;") << r.out;
+}
+
 TEST_F(RrsyncBinaryTest, ExitStatusOfRsyncBecomesOurs) {
   WriteFile(dir_ + "/exit-status", "23");
   // Without a lock rrsync becomes rsync; with one it waits for it.
