@@ -116,6 +116,19 @@ TEST_F(RrsyncBinaryTest, RunsRsyncInDirWithPinnedArguments) {
   EXPECT_NE(r.out.find("-> <fd:" + dir_ + ">/file\n"), std::string::npos) << r.out;
 }
 
+// What the recorder's "fd N TARGET" lines name: the targets, each followed by ";".
+std::string InheritedTargets(const std::string& out) {
+  std::string fds;
+  size_t pos = 0;
+  while ((pos = out.find("\nfd ", pos)) != std::string::npos) {
+    size_t end = out.find('\n', pos + 1);
+    std::string line = out.substr(pos + 1, end - pos - 1);
+    fds += line.substr(line.find(' ', 3) + 1) + ";";
+    pos = end;
+  }
+  return fds;
+}
+
 TEST_F(RrsyncBinaryTest, RsyncInheritsOnlyThePins) {
   WriteFile(dir_ + "/list-fds", "");
   // A descriptor leaked to rrsync by its parent must not reach rsync.
@@ -124,14 +137,7 @@ TEST_F(RrsyncBinaryTest, RsyncInheritsOnlyThePins) {
   RunResult r = Rrsync({"dir"}, "rsync --server --sender -v . file sub/");
   close(leaked);
   ASSERT_EQ(r.status, 0) << r.err;
-  std::string fds;
-  size_t pos = 0;
-  while ((pos = r.out.find("\nfd ", pos)) != std::string::npos) {
-    size_t end = r.out.find('\n', pos + 1);
-    std::string line = r.out.substr(pos + 1, end - pos - 1);
-    fds += line.substr(line.find(' ', 3) + 1) + ";";
-    pos = end;
-  }
+  std::string fds = InheritedTargets(r.out);
   // DIR, held for "file" below it, and "sub/" itself (its trailing slash keeps the leaf pin);
   // nothing else, and no descriptor twice.
   EXPECT_EQ(fds, dir_ + ";" + dir_ + "/sub;") << r.out;
@@ -146,14 +152,7 @@ TEST_F(RrsyncBinaryTest, PushedRsyncInheritsOnlyThePins) {
   RunResult r = Rrsync({"dir"}, "rsync --server -v . sub/new");
   close(leaked);
   ASSERT_EQ(r.status, 0) << r.err;
-  std::string fds;
-  size_t pos = 0;
-  while ((pos = r.out.find("\nfd ", pos)) != std::string::npos) {
-    size_t end = r.out.find('\n', pos + 1);
-    std::string line = r.out.substr(pos + 1, end - pos - 1);
-    fds += line.substr(line.find(' ', 3) + 1) + ";";
-    pos = end;
-  }
+  std::string fds = InheritedTargets(r.out);
   EXPECT_EQ(fds, dir_ + "/sub;") << r.out;
 }
 
