@@ -143,7 +143,7 @@ class Decider {
                     PythonRepr(pin.real_path) + "]");
     }
     pin.path = std::move(path);
-    out->emplace_back(std::string(prefix), std::move(pin));
+    out->push_back(ServerWord{std::string(prefix), std::move(pin)});
     return true;
   }
 
