@@ -26,43 +26,65 @@ LockResult LockDirectory(const std::string& dir, UniqueFd* lock) {
   return LockResult::kLocked;
 }
 
-void ExecRsync(const std::string& rsync_path, const std::vector<std::string>& argv,
-               const std::vector<int>& inherited, std::string* err) {
-  // Mark every descriptor above stderr close-on-exec (sshd or a parent may have leaked some, and
-  // Landlock does not re-check descriptors already open), then let only the pins through.
+namespace {
+
+// Where ExecOnly stopped.
+enum class ExecStep { kCloseRange = 1, kPassPin, kExec };
+
+// Marks every descriptor above stderr close-on-exec (sshd or a parent may have leaked some, and
+// Landlock does not re-check descriptors already open), lets only `inherited` through, sets
+// `mask` (when given) and execs. System calls only, so that a child sharing its parent's memory
+// (SpawnRsync) may run it. Returns only on failure: the step, with *error its errno.
+ExecStep ExecOnly(const char* path, char* const* argv, const int* inherited, size_t count,
+                  const sigset_t* mask, int* error) {
   if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    *err = std::string("unable to close descriptors before running rsync: ") + strerror(errno);
-    return;
+    *error = errno;
+    return ExecStep::kCloseRange;
   }
-  for (int fd : inherited) {
+  for (size_t i = 0; i < count; ++i) {
     // Meant to be inherited: rsync opens its arguments through /proc/self/fd/N.
-    if (fcntl(fd, F_SETFD, 0) != 0) {
-      *err = std::string("unable to pass a pinned path to rsync: ") + strerror(errno);
-      return;
+    if (fcntl(inherited[i], F_SETFD, 0) != 0) {
+      *error = errno;
+      return ExecStep::kPassPin;
     }
   }
+  if (mask != nullptr) sigprocmask(SIG_SETMASK, mask, nullptr);
+  execve(path, argv, environ);
+  *error = errno;
+  return ExecStep::kExec;
+}
+
+std::string ExecFailure(ExecStep step, int error, const std::string& rsync_path) {
+  switch (step) {
+    case ExecStep::kCloseRange:
+      return std::string("unable to close descriptors before running rsync: ") + strerror(error);
+    case ExecStep::kPassPin:
+      return std::string("unable to pass a pinned path to rsync: ") + strerror(error);
+    case ExecStep::kExec:
+      break;
+  }
+  return "unable to run " + rsync_path + ": " + strerror(error);
+}
+
+std::vector<char*> ArgvPointers(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  execv(rsync_path.c_str(), args.data());
-  *err = "unable to run " + rsync_path + ": " + strerror(errno);
+  return args;
 }
-
-namespace {
 
 // What the child of SpawnRsync needs and reports, in memory it shares with its parent.
 struct SpawnState {
   const char* path;
   char* const* argv;
-  char* const* envp;
   const int* inherited;
   size_t inherited_count;
   const PreparedSandbox* sandbox;
   sigset_t parent_mask;
   SandboxApplyOutcome outcome;
-  int failed_step = 0;  // after the sandbox: 1 close_range, 2 fcntl, 3 execve
-  int error = 0;
+  ExecStep failed_step = ExecStep::kExec;
+  int error = -1;  // ExecOnly's errno once it returned; -1 while the exec has not failed
 };
 
 // The child: system calls only until execve (it runs on its own stack in its parent's memory).
@@ -70,36 +92,28 @@ int SpawnedChild(void* arg) {
   SpawnState* st = static_cast<SpawnState*>(arg);
   ApplySandboxSyscalls(*st->sandbox, &st->outcome);
   if (st->outcome.failed_step != 0) _exit(127);
-  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    st->failed_step = 1;
-    st->error = errno;
-    _exit(127);
-  }
-  for (size_t i = 0; i < st->inherited_count; ++i) {
-    if (fcntl(st->inherited[i], F_SETFD, 0) != 0) {
-      st->failed_step = 2;
-      st->error = errno;
-      _exit(127);
-    }
-  }
-  sigprocmask(SIG_SETMASK, &st->parent_mask, nullptr);
-  execve(st->path, st->argv, st->envp);
-  st->failed_step = 3;
-  st->error = errno;
+  st->failed_step = ExecOnly(st->path, st->argv, st->inherited, st->inherited_count,
+                             &st->parent_mask, &st->error);
   _exit(127);
 }
 
 }  // namespace
 
+void ExecRsync(const std::string& rsync_path, const std::vector<std::string>& argv,
+               const std::vector<int>& inherited, std::string* err) {
+  std::vector<char*> args = ArgvPointers(argv);
+  int error = 0;
+  ExecStep step = ExecOnly(rsync_path.c_str(), args.data(), inherited.data(), inherited.size(),
+                           nullptr, &error);
+  *err = ExecFailure(step, error, rsync_path);
+}
+
 pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& argv,
                  const std::vector<int>& inherited, const PreparedSandbox& sandbox,
                  SandboxReport* report, std::string* err) {
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  SpawnState st{rsync_path.c_str(), args.data(), environ, inherited.data(), inherited.size(),
-                &sandbox, {}, {}, 0, 0};
+  std::vector<char*> args = ArgvPointers(argv);
+  SpawnState st{rsync_path.c_str(), args.data(), inherited.data(), inherited.size(), &sandbox,
+                {}, {}};
   // The child's stack until it execs; the system calls it makes need little.
   constexpr size_t kStackSize = 64 * 1024;
   void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
@@ -122,16 +136,10 @@ pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& 
     *err = std::string("unable to start rsync: ") + strerror(clone_error);
     return -1;
   }
-  if (st.outcome.failed_step != 0 || st.failed_step != 0) {
+  if (st.outcome.failed_step != 0 || st.error >= 0) {
     WaitForChild(pid);
-    if (!DescribeSandboxOutcome(sandbox, st.outcome, report, err)) return -1;
-    if (st.failed_step == 1) {
-      *err = std::string("unable to close descriptors before running rsync: ") + strerror(st.error);
-    } else if (st.failed_step == 2) {
-      *err = std::string("unable to pass a pinned path to rsync: ") + strerror(st.error);
-    } else {
-      *err = "unable to run " + rsync_path + ": " + strerror(st.error);
-    }
+    if (DescribeSandboxOutcome(sandbox, st.outcome, report, err))
+      *err = ExecFailure(st.failed_step, st.error, rsync_path);
     return -1;
   }
   DescribeSandboxOutcome(sandbox, st.outcome, report, err);

@@ -227,6 +227,22 @@ TEST_F(RrsyncBinaryTest, UnreadableRsyncIsRefused) {
                    "directory\n");
 }
 
+// Readable (its features and ELF headers are read) but not executable: the exec fails, in the
+// process that would have become rsync and in the child a locked push starts, with one reason.
+TEST_F(RrsyncBinaryTest, AnRsyncThatCannotBeExecutedIsRefused) {
+  const std::string rsync = home_ + "/rsync-not-executable";
+  WriteFile(rsync, ReadFile(ARGV_RECORDER));
+  ASSERT_EQ(chmod(rsync.c_str(), 0644), 0);
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"-ro", "dir"}, std::vector<std::string>{"dir"}}) {
+    RunResult r = Rrsync(flags, flags.size() == 2 ? "rsync --server --sender -v . sub/"
+                                                   : "rsync --server -v . sub/",
+                         rsync);
+    EXPECT_EQ(r.status, 1) << flags.size();
+    EXPECT_EQ(r.err, "rrsync error: unable to run " + rsync + ": Permission denied\n");
+  }
+}
+
 TEST_F(RrsyncBinaryTest, EscapesUntrustedTextInMessages) {
   RunResult r = Rrsync({"dir"}, "rsync --server --sender -v . \x1b[2Jlink\\\nx");
   EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
