@@ -112,7 +112,6 @@ class LandlockRuleset {
   void Close();
 
  private:
-
   int fd_ = -1;
   LandlockAccess handled_;
 };

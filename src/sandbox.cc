@@ -284,7 +284,10 @@ class LdSoCache {
     if (fd.get() < 0 || fstat(fd.get(), &st) != 0 || st.st_size <= 0 || st.st_size > (64 << 20))
       return;
     data_.assign(static_cast<size_t>(st.st_size), '\0');
-    if (!ReadAt(fd.get(), data_.data(), data_.size(), 0)) return data_.clear();
+    if (!ReadAt(fd.get(), data_.data(), data_.size(), 0)) {
+      data_.clear();
+      return;
+    }
 
     static const char kOldMagic[] = "ld.so-1.7.0";
     static const char kNewMagic[] = "glibc-ld.so.cache1.1";

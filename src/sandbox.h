@@ -53,10 +53,11 @@ int ProbeLandlockAbi();
 bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
                   std::string* err, LandlockAbiProbe probe = ProbeLandlockAbi);
 
-// EnterSandbox in two steps, for a caller that forks: PrepareSandbox does the work (probing the
-// kernel, planning the rules from rsync's ELF headers, building the Landlock ruleset) once,
-// before the fork, and the child only makes the irrevocable calls in ApplySandbox. Nothing is
-// restricted until ApplySandbox; dropping a prepared sandbox just closes the ruleset.
+// EnterSandbox in two steps, for a caller that starts rsync as a child: PrepareSandbox does the
+// work (probing the kernel, planning the rules from rsync's ELF headers, building the Landlock
+// ruleset) before the child exists, and the child only makes the irrevocable calls
+// (ApplySandbox, or ApplySandboxSyscalls in a child that shares its parent's memory). Nothing
+// is restricted until then; dropping a prepared sandbox just closes the ruleset.
 class PreparedSandbox;
 bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* prepared,
                     std::string* err, LandlockAbiProbe probe = ProbeLandlockAbi);
