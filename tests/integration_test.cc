@@ -233,8 +233,13 @@ TEST_F(RrsyncBinaryTest, AnRsyncThatCannotBeExecutedIsRefused) {
   const std::string rsync = home_ + "/rsync-not-executable";
   WriteFile(rsync, ReadFile(ARGV_RECORDER));
   ASSERT_EQ(chmod(rsync.c_str(), 0644), 0);
-  for (const std::vector<std::string>& flags :
-       {std::vector<std::string>{"-ro", "dir"}, std::vector<std::string>{"dir"}}) {
+  std::vector<std::vector<std::string>> cases = {{"-ro", "dir"}, {"dir"}};
+#ifdef __SANITIZE_ADDRESS__
+  // A sanitized rrsync that fails its exec exits inside the sandbox, where LeakSanitizer cannot
+  // read /proc and reports that instead: only the locked push (whose parent is outside) here.
+  cases.erase(cases.begin());
+#endif
+  for (const std::vector<std::string>& flags : cases) {
     RunResult r = Rrsync(flags, flags.size() == 2 ? "rsync --server --sender -v . sub/"
                                                    : "rsync --server -v . sub/",
                          rsync);
