@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -99,6 +101,20 @@ class ModuleListing {
   std::string dir_;
   std::vector<std::string> names_;
 };
+
+// Whether the client's server options name `short_name` (in a cluster such as "-logDtprX") or
+// `long_name`. A cluster ends at 'e', whose argument is the protocol's capability letters.
+bool HasServerOption(const Request& request, char short_name, std::string_view long_name) {
+  for (const ServerWord& word : request.words) {
+    const std::string& text = word.text;
+    if (word.pin || text == ".") break;
+    if (text == long_name) return true;
+    if (short_name == '\0' || text.size() < 2 || text[0] != '-' || text[1] == '-') continue;
+    for (size_t i = 1; i < text.size() && text[i] != 'e'; ++i)
+      if (text[i] == short_name) return true;
+  }
+  return false;
+}
 
 int Run(int argc, char** argv) {
   Settings settings;
@@ -255,26 +271,37 @@ int Run(int argc, char** argv) {
   if (!settings.no_lock && LockDirectory(input.dir, &lock) == LockResult::kBusy)
     refuse("Another instance of rrsync is already accessing this directory.");
 
-  PathPinner pinner(input.dir, request, ProcSelfFdWorks());
-  std::vector<std::string> rsync_argv{settings.rsync_path};
-  std::string refusal;
-  if (!pinner.Pin(&rsync_argv, &refusal)) refuse(refusal);
-
   SandboxPlan plan;
   plan.dir = input.dir;
   plan.write = !request.sender;
   plan.devices = input.dir == "/";
   plan.rsync_path = settings.rsync_path;
-  // The sandbox's work (rsync's ELF headers, the ruleset) is done here, so that a child that
-  // shares our memory (SpawnRsync) only makes the irrevocable calls.
+  plan.xattrs = HasServerOption(request, 'X', "--xattrs");
+  plan.open_noatime = HasServerOption(request, '\0', "--open-noatime");
+  // The sandbox's work (rsync's ELF headers, the ruleset, the system-call filter) is done
+  // here, before any child exists, so that a child only makes the irrevocable calls.
   PreparedSandbox sandbox;
   std::string sandbox_err;
   if (!PrepareSandbox(plan, settings.sandbox, &sandbox, &sandbox_err)) refuse(sandbox_err);
 
+  // Pinning opens (and for --partial-dir and --backup-dir creates) what rsync is handed; with
+  // a mount view it runs inside the view, so that no pin leads back to the host's tree.
+  std::optional<PathPinner> pinner;
+  auto pin = [&](std::vector<std::string>* argv, std::vector<int>* inherited,
+                 std::string* refusal) {
+    pinner.emplace(input.dir, request, ProcSelfFdWorks());
+    *argv = {settings.rsync_path};
+    if (!pinner->Pin(argv, refusal)) return false;
+    *inherited = pinner->InheritedFds();
+    return true;
+  };
+  std::vector<std::string> rsync_argv;
+
   // Logs the session as it starts, with the sandbox actually in force.
   auto log_accepted = [&](const SandboxReport& report) {
     const std::string sandbox_state =
-        report.enforced ? "landlock-abi" + std::to_string(report.abi) : std::string("off");
+        report.enforced ? "landlock-abi" + std::to_string(report.abi)
+                        : std::string(report.mount_view ? "namespaces" : "off");
     std::string details;
     if (!report.rights.empty()) details += " rights=" + report.rights;
     if (!report.warning.empty()) details += " warning=" + report.warning;
@@ -286,23 +313,38 @@ int Run(int argc, char** argv) {
   };
   audit->ConnectSyslog();
   SandboxReport report;
-  // Nothing to hold: become rsync (confine, log, exec).
-  if (!lock.valid() && !list_modules) {
-    if (!ApplySandbox(sandbox, &report, &sandbox_err)) refuse(sandbox_err);
-    log_accepted(report);
-    std::string exec_err;
-    ExecRsync(settings.rsync_path, rsync_argv, pinner.InheritedFds(), &exec_err);
-    Die(exec_err);
-  }
-  // Holding the lock: rsync runs as a child, confined there, and we wait for it; so too for the
-  // listing, whose directory is removed afterwards. Outside rsync's sandbox, this process keeps
-  // the lock and logs how rsync ended.
   auto started = std::chrono::steady_clock::now();
   std::string spawn_err;
-  pid_t pid = SpawnRsync(settings.rsync_path, rsync_argv, pinner.InheritedFds(), sandbox, &report,
-                         &spawn_err);
-  if (pid < 0) refuse(spawn_err);
+  pid_t pid = -1;
+  if (sandbox.uses_mount_view()) {
+    // rsync is the first process of new namespaces: this process waits for it, holding the
+    // lock if there is one, and logs how it ended.
+    UniqueFd dir_fd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd.valid())
+      refuse(std::string("unable to open the restricted dir: ") + strerror(errno));
+    pid = StartRsyncInView(settings.rsync_path, dir_fd.get(), sandbox, pin, &report, &rsync_argv,
+                           &spawn_err);
+    if (pid < 0) refuse(spawn_err);
+  } else {
+    std::vector<int> inherited;
+    std::string refusal;
+    if (!pin(&rsync_argv, &inherited, &refusal)) refuse(refusal);
+    // Nothing to hold: become rsync (confine, log, exec).
+    if (!lock.valid() && !list_modules) {
+      if (!ApplySandbox(sandbox, &report, &sandbox_err)) refuse(sandbox_err);
+      log_accepted(report);
+      std::string exec_err;
+      ExecRsync(settings.rsync_path, rsync_argv, inherited, &exec_err);
+      Die(exec_err);
+    }
+    // Holding the lock: rsync runs as a child, confined there, and we wait for it; so too for
+    // the listing, whose directory is removed afterwards. Outside rsync's sandbox, this process
+    // keeps the lock and logs how rsync ended.
+    pid = SpawnRsync(settings.rsync_path, rsync_argv, inherited, sandbox, &report, &spawn_err);
+    if (pid < 0) refuse(spawn_err);
+  }
   log_accepted(report);
+  ForwardTerminationSignals(pid);
   int status = WaitForChild(pid);
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   audit->Finished(status, took.count());

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,26 @@ void ExecRsync(const std::string& rsync_path, const std::vector<std::string>& ar
 pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& argv,
                  const std::vector<int>& inherited, const PreparedSandbox& sandbox,
                  SandboxReport* report, std::string* err);
+
+// What runs in the child of StartRsyncInView once it is in the mount view: fills rsync's argv
+// and the descriptors it inherits (rrsync pins the client's paths here, in the view, so that no
+// descriptor leads back to the host's tree through ".."). Returns false with *refusal set.
+using InViewStep = std::function<bool(std::vector<std::string>* argv, std::vector<int>* inherited,
+                                      std::string* refusal)>;
+
+// Starts rsync for a sandbox that uses the mount view (sandbox.uses_mount_view()): as the first
+// process of a new PID namespace, which enters new mount and IPC namespaces and the view
+// (EnterSandboxView, from `dir_fd`), runs `in_view`, applies the rest of the sandbox and execs.
+// rsync is killed if this process dies (it may hold the lock). Returns the child's pid with
+// *report and *argv (what rsync was given) filled, or -1 with *err set when the child failed
+// before rsync ran (it has been reaped; *err is its refusal or the failed step).
+pid_t StartRsyncInView(const std::string& rsync_path, int dir_fd, PreparedSandbox& sandbox,
+                       const InViewStep& in_view, SandboxReport* report,
+                       std::vector<std::string>* argv, std::string* err);
+
+// Passes SIGHUP, SIGINT and SIGTERM on to `child` while this process waits for it, so that an
+// sshd ending the session ends rsync too.
+void ForwardTerminationSignals(pid_t child);
 
 // Waits for child `pid`. Returns its exit status, or 128 plus the signal that ended it.
 int WaitForChild(pid_t pid);

@@ -1,20 +1,23 @@
 // Test launcher: confines itself with EnterSandbox the way rrsync does, then execs a program.
 //
 //   sandbox_exec --dir=DIR [--mode=auto|require|off] [--write|--read] [--devices] [--abi=N]
-//                [--rsync=PATH] [--uid=N --gid=N] [--no-socket-filter] [--print-rules] [--report]
-//                [--rsh] -- ARGS...
+//                [--rsync=PATH] [--uid=N --gid=N] [--xattrs] [--no-syscall-filter]
+//                [--no-namespaces] [--no-caps] [--print-rules] [--report] [--rsh] -- ARGS...
 //
 // --rsh makes it usable as rsync's -e program: rsync runs it as `PROG [-l USER] HOST rsync
 // --server ...`; the host (and -l USER) are dropped and "rsync" becomes --rsync's PATH. Without
 // --write/--read the direction follows the arguments (--sender: a pull). --abi plays an older
-// kernel. --uid/--gid drop to that user first. Like rrsync it chdirs into DIR and closes every
-// descriptor above 2 before the exec. Exit status 125 when the sandbox refuses.
+// kernel. --uid/--gid drop to that user first. --no-* turn one layer off. Like rrsync it chdirs
+// into DIR and closes every descriptor above 2 before the exec; as root, like rrsync, it starts
+// the program in the mount view as a child and waits for it. Exit status 125 when the sandbox
+// refuses.
 //
 //   sandbox_exec --sshd-rrsync=RRSYNC [--rrsync-arg=ARG]... HOST COMMAND...
 //
 // plays sshd with a forced command instead, as rsync's -e program: joins COMMAND with spaces
 // into SSH_ORIGINAL_COMMAND (as ssh does) and execs RRSYNC with the ARGs; rrsync then confines
 // itself.
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
 #include <sys/syscall.h>
@@ -28,7 +31,9 @@
 #include <vector>
 
 #include "landlock_ruleset.h"
+#include "runner.h"
 #include "sandbox.h"
+#include "unique_fd.h"
 
 namespace {
 
@@ -77,8 +82,14 @@ int main(int argc, char** argv) {
       uid = std::atol(arg.c_str() + 6);
     } else if (StartsWith(arg, "--gid=")) {
       gid = std::atol(arg.c_str() + 6);
-    } else if (arg == "--no-socket-filter") {
-      plan.deny_new_sockets = false;
+    } else if (arg == "--no-socket-filter" || arg == "--no-syscall-filter") {
+      plan.syscall_filter = false;
+    } else if (arg == "--no-namespaces") {
+      plan.use_namespaces = false;
+    } else if (arg == "--no-caps") {
+      plan.drop_capabilities = false;
+    } else if (arg == "--xattrs") {
+      plan.xattrs = true;
     } else if (StartsWith(arg, "--sshd-rrsync=")) {
       sshd_rrsync = arg.substr(14);
     } else if (StartsWith(arg, "--rrsync-arg=")) {
@@ -154,8 +165,36 @@ int main(int argc, char** argv) {
   }
   rrsync::SandboxReport report;
   std::string err;
-  if (!rrsync::EnterSandbox(plan, mode, &report, &err,
-                            fake_abi >= 0 ? FakeAbi : rrsync::ProbeLandlockAbi)) {
+  rrsync::PreparedSandbox prepared;
+  if (!rrsync::PrepareSandbox(plan, mode, &prepared, &err,
+                              fake_abi >= 0 ? FakeAbi : rrsync::ProbeLandlockAbi)) {
+    std::fprintf(stderr, "sandbox_exec: %s\n", err.c_str());
+    return 125;
+  }
+  if (prepared.uses_mount_view()) {
+    // As rrsync does for root: the program runs as the first process of new namespaces, in the
+    // mount view, and this process waits for it.
+    rrsync::UniqueFd dir_fd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    std::vector<std::string> ran;
+    pid_t pid = rrsync::StartRsyncInView(
+        args[0], dir_fd.get(), prepared,
+        [&](std::vector<std::string>* argv, std::vector<int>* inherited, std::string*) {
+          *argv = args;
+          inherited->clear();
+          return true;
+        },
+        &report, &ran, &err);
+    if (pid < 0) {
+      std::fprintf(stderr, "sandbox_exec: %s\n", err.c_str());
+      return 125;
+    }
+    if (!report.warning.empty())
+      std::fprintf(stderr, "sandbox_exec: warning: %s\n", report.warning.c_str());
+    if (report_rights) std::fprintf(stderr, "sandbox_exec: %s\n", report.rights.c_str());
+    rrsync::ForwardTerminationSignals(pid);
+    return rrsync::WaitForChild(pid);
+  }
+  if (!rrsync::ApplySandbox(prepared, &report, &err)) {
     std::fprintf(stderr, "sandbox_exec: %s\n", err.c_str());
     return 125;
   }

@@ -1,4 +1,7 @@
-// Kernel-enforced confinement of the rsync that rrsync starts (Landlock).
+// Kernel-enforced confinement of the rsync that rrsync starts: the plan and the order in which
+// its layers are applied. Each layer lives in a file of its own beside this one: the mount view
+// (mount_view.h), capabilities (capabilities.h), Landlock (landlock_ruleset.h), the system-call
+// policy (syscall_filter.h), and the files rsync itself needs (runtime_files.h).
 #ifndef RRSYNC_SANDBOX_H_
 #define RRSYNC_SANDBOX_H_
 
@@ -8,12 +11,14 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime_files.h"
+
 namespace rrsync {
 
 // How hard rrsync insists on the sandbox (-sandbox=MODE).
 enum class SandboxMode {
-  kAuto,     // enforce what the kernel supports; without Landlock run unconfined, with a warning
-  kRequire,  // refuse the session unless the full ruleset for this request is enforced
+  kAuto,     // enforce every layer the kernel and the account allow; log what is missing
+  kRequire,  // refuse the session unless every layer this design needs is in force
   kOff,      // do not confine
 };
 
@@ -26,10 +31,12 @@ struct SandboxPlan {
   bool write = false;      // a push: rsync may create, change and remove inside dir
   bool devices = false;    // may create device nodes (only when dir is "/")
   std::string rsync_path;  // absolute path of the rsync binary that will be exec'd
-  // Deny socket() and io_uring_setup() with a seccomp filter: Landlock (ABI 7) leaves unix
-  // sockets by path and UDP open, and rsync --server needs neither. Tests turn it off to see
-  // the Landlock network rules on their own.
-  bool deny_new_sockets = true;
+  bool xattrs = false;        // -X: trusted.* and security.capability need capabilities
+  bool open_noatime = false;  // --open-noatime: O_NOATIME on others' files needs FOWNER
+  // The layers, each on by default; tests and benchmarks turn one off to see the others alone.
+  bool use_namespaces = true;     // the mount view, for root (PrepareSandbox, then a child)
+  bool drop_capabilities = true;  // every capability set cut to what this transfer needs
+  bool syscall_filter = true;     // the seccomp policy (syscall_filter.h)
 };
 
 // What was put in force, for the session log.
@@ -38,6 +45,8 @@ struct SandboxReport {
   bool enforced = false;  // a Landlock ruleset is in force on this process
   std::string rights;     // the handled rights actually in force, for the log
   std::string warning;    // set when kAuto ran with less than the full ruleset
+  bool mount_view = false;      // rsync runs in the mount view
+  uint64_t capabilities = ~0ULL;  // the capabilities rsync may keep (~0: not cut)
 };
 
 // Returns the kernel's Landlock ABI version, 0 when Landlock is unavailable. Tests substitute
@@ -45,11 +54,12 @@ struct SandboxReport {
 using LandlockAbiProbe = int (*)();
 int ProbeLandlockAbi();
 
-// Confines the calling process, and what it execs next, to `plan`. Sets no_new_privs. Returns
-// false and fills *err when the session must be refused (kRequire without full enforcement, a
-// push needing REFER on an ABI-1 kernel, or a setup step that failed). The caller must be
-// single-threaded (Landlock confines only the calling thread) and must close every descriptor
-// not meant for rsync before it execs: descriptors opened before keep their access.
+// Confines the calling process, and what it execs next, to `plan`, in place: every layer but
+// the mount view, which needs a new process. Sets no_new_privs. Returns false and fills *err
+// when the session must be refused (kRequire without full enforcement, a push needing REFER on
+// an ABI-1 kernel, or a setup step that failed). The caller must be single-threaded (Landlock
+// confines only the calling thread) and must close every descriptor not meant for rsync before
+// it execs: descriptors opened before keep their access.
 bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
                   std::string* err, LandlockAbiProbe probe = ProbeLandlockAbi);
 
@@ -61,8 +71,14 @@ bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* repo
 class PreparedSandbox;
 bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* prepared,
                     std::string* err, LandlockAbiProbe probe = ProbeLandlockAbi);
-// Checks that the caller is single-threaded, sets no_new_privs, restricts the calling process
-// to the prepared ruleset and installs the socket filter. Fills *report as EnterSandbox does.
+// With a mount view (prepared.uses_mount_view()): in the first process of a new PID namespace
+// (see EnterMountView), builds the view and pivots into it; `dir_fd` is DIR,
+// opened before. A no-op otherwise. Must come before ApplySandbox, which takes the
+// capabilities that building the view needs.
+bool EnterSandboxView(const PreparedSandbox& prepared, int dir_fd, std::string* err);
+// Checks that the caller is single-threaded, drops capabilities, sets no_new_privs, restricts
+// the calling process to the prepared ruleset and installs the system-call filter, in that
+// order. Fills *report as EnterSandbox does.
 bool ApplySandbox(PreparedSandbox& prepared, SandboxReport* report, std::string* err);
 
 // What ApplySandboxSyscalls did: plain data, written by a child that may share its parent's
@@ -83,13 +99,6 @@ void ApplySandboxSyscalls(const PreparedSandbox& prepared, SandboxApplyOutcome* 
 bool DescribeSandboxOutcome(const PreparedSandbox& prepared, const SandboxApplyOutcome& outcome,
                             SandboxReport* report, std::string* err);
 
-// One path rule of the ruleset: what may be done beneath `path`, and why it is there.
-struct SandboxRule {
-  std::string path;
-  uint64_t access = 0;  // Landlock filesystem rights (landlock_ruleset.h), before ABI masking
-  std::string reason;
-};
-
 // The path rules for `plan`: DIR with the rights the direction needs, then the runtime files
 // rsync itself needs (its binary, its program interpreter, the directories of its shared
 // libraries, the loader cache, the name-mapping files), found from the rsync binary's ELF
@@ -107,6 +116,9 @@ class PreparedSandbox {
   PreparedSandbox(PreparedSandbox&&) noexcept;
   PreparedSandbox& operator=(PreparedSandbox&&) noexcept;
 
+  // Whether rsync must be started in new namespaces and enter the mount view first.
+  bool uses_mount_view() const;
+
  private:
   friend bool PrepareSandbox(const SandboxPlan&, SandboxMode, PreparedSandbox*, std::string*,
                              LandlockAbiProbe);
@@ -114,6 +126,7 @@ class PreparedSandbox {
   friend void ApplySandboxSyscalls(const PreparedSandbox&, SandboxApplyOutcome*);
   friend bool DescribeSandboxOutcome(const PreparedSandbox&, const SandboxApplyOutcome&,
                                      SandboxReport*, std::string*);
+  friend bool EnterSandboxView(const PreparedSandbox&, int, std::string*);
   struct State;
   std::unique_ptr<State> state_;
 };

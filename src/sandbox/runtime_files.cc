@@ -1,22 +1,15 @@
-#include "sandbox.h"
+#include "runtime_files.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 #include <set>
 #include <string_view>
 
@@ -27,17 +20,6 @@ namespace rrsync {
 namespace {
 
 using namespace landlock;
-
-// What the sandbox wants handled, at the newest ABI we know; RestrictToAbi cuts it down.
-LandlockAccess WantedAccess() {
-  LandlockAccess wanted = LandlockAccessForAbi(kNewestKnownAbi);
-  // Every TCP bind and connect is denied: no rule ever allows a port. Both scopes cut rsync off
-  // from abstract unix sockets and from signalling processes outside its domain (sshd, rrsync).
-  // Denials after the exec are worth an audit record (only when audit is on); the other log
-  // flags would silence records, so they stay off.
-  wanted.restrict_flags = kRestrictSelfLogNewExecOn;
-  return wanted;
-}
 
 // Reads exactly `size` bytes at `offset`.
 bool ReadAt(int fd, void* buf, size_t size, uint64_t offset) {
@@ -274,6 +256,7 @@ bool ReadElfDependencies(const std::string& path, ElfDependencies* deps, std::st
 // binary is decided by reading the candidate's own ELF header.
 constexpr char kLdSoCache[] = "/etc/ld.so.cache";
 constexpr char kUrandom[] = "/dev/urandom";
+constexpr char kDevNull[] = "/dev/null";
 
 // The soname -> path index glibc's loader consults, read once and searched in place.
 class LdSoCache {
@@ -363,7 +346,8 @@ std::string FdRealPath(int fd, const std::string& path) {
 // Walks the libraries the loader will map for `binary_path`, the way it searches: RUNPATH,
 // ld.so.cache, then the default directories. Adds each library directory once.
 bool AddLibraryRules(const std::string& binary_path, const ElfDependencies& binary,
-                     std::vector<SandboxRule>* rules, std::string* err) {
+                     RuntimeFiles* runtime, std::string* err) {
+  std::vector<SandboxRule>* rules = &runtime->rules;
   LdSoCache cache;
   cache.Load();
   // The loader's built-in default directories, needed only for a library the cache lacks: the
@@ -403,6 +387,8 @@ bool AddLibraryRules(const std::string& binary_path, const ElfDependencies& bina
       std::string real = FdRealPath(elf.fd(), candidate);
       if (real.empty() || std::find(found.begin(), found.end(), real) != found.end()) return;
       found.push_back(real);
+      // The name the loader opens, which may pass through symlinks (/lib -> usr/lib).
+      runtime->library_names.push_back(candidate);
       std::string dir = Dirname(real);
       if (dirs.insert(dir).second) dir_order.push_back(dir);
       ElfDependencies deps;
@@ -431,9 +417,11 @@ bool AddLibraryRules(const std::string& binary_path, const ElfDependencies& bina
       return false;
     }
   }
-  for (const std::string& dir : dir_order)
+  for (const std::string& dir : dir_order) {
     rules->push_back({dir, kFsReadFile,
                       "shared libraries of the rsync binary: opened by the loader, then mapped"});
+    runtime->library_dirs.push_back(dir);
+  }
   return true;
 }
 
@@ -442,334 +430,42 @@ bool IsFile(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// The number of threads of this process (Landlock confines one thread: a second one would stay
-// free until the exec); 0 when /proc cannot tell. System calls only: see ApplySandboxSyscalls.
-long CountThreads() {
-  // /proc/PID/task has one link per thread besides "." and "..": one stat, where generating
-  // /proc/self/status costs ten times as much. The status file where that does not hold.
-  struct stat task;
-  if (stat("/proc/self/task", &task) == 0 && task.st_nlink >= 3)
-    return static_cast<long>(task.st_nlink) - 2;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;  // no /proc: nothing to check against
-  char buf[4096];
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  const char* threads = strstr(buf, "\nThreads:");
-  return threads == nullptr ? 0 : strtol(threads + 9, nullptr, 10);
-}
-
-#if defined(__x86_64__)
-#define RRSYNC_SECCOMP_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define RRSYNC_SECCOMP_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-// Landlock (up to ABI 7) does not see connect() to a unix socket by path (/run/docker.sock,
-// the D-Bus system bus: as root, an escape), nor UDP. rsync --server talks over its inherited
-// stdin/stdout and makes only socketpair()s, so creating any socket is refused outright. io_uring
-// is refused too, because its socket operations would bypass this filter.
-// Returns 0, or the errno of the failure (-1: not built for this architecture).
-int DenySocketCreation() {
-#ifdef RRSYNC_SECCOMP_ARCH
-  constexpr uint32_t kDeny = SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA);
-  sock_filter filter[] = {
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-    // Another ABI's syscall numbers (int 0x80 on x86_64) would slip past the checks below.
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RRSYNC_SECCOMP_ARCH, 1, 0),
-    BPF_STMT(BPF_RET | BPF_K, kDeny),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-#if defined(__x86_64__)
-    // x32 syscalls carry this bit and have their own socket().
-    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 2, 0),
-#else
-    BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0),
-#endif
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 1, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, kDeny),
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  sock_fprog program = {static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
-  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) == 0 ? 0 : errno;
-#else
-  return -1;
-#endif
-}
-
-std::string FilterError(int error) {
-  return error < 0 ? "Failed to install the socket filter: not built for this architecture"
-                   : std::string("Failed to install the socket filter: ") + std::strerror(error);
-}
-
-std::string DescribeMissing(const LandlockAccess& wanted, const LandlockAccess& got) {
-  std::string out;
-  auto add = [&](const std::string& what) {
-    if (!out.empty()) out += "; ";
-    out += what;
-  };
-  if (wanted.fs & ~got.fs) add("fs " + FsAccessNames(wanted.fs & ~got.fs));
-  if (wanted.net & ~got.net) add("net " + NetAccessNames(wanted.net & ~got.net));
-  if (wanted.scoped & ~got.scoped) add("scopes " + ScopeNames(wanted.scoped & ~got.scoped));
-  return out;
-}
-
 }  // namespace
 
-bool ParseSandboxMode(std::string_view text, SandboxMode* mode) {
-  if (text == "auto") {
-    *mode = SandboxMode::kAuto;
-  } else if (text == "require") {
-    *mode = SandboxMode::kRequire;
-  } else if (text == "off") {
-    *mode = SandboxMode::kOff;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-int ProbeLandlockAbi() { return QueryLandlockAbi(nullptr); }
-
-uint64_t DirAccessForPlan(const SandboxPlan& plan) {
-  // A pull only reads. rsync --sender opens files and lists directories, nothing else.
-  uint64_t access = kFsReadFile | kFsReadDir;
-  if (!plan.write) return access;
-  // A push, measured option by option (-aHAXS --delete --backup-dir --link-dest --partial-dir
-  // --temp-dir --inplace --append): files are written to a temp name and renamed into place
-  // (MAKE_REG, WRITE_FILE, REMOVE_FILE on the source directory, REFER across directories),
-  // --inplace/--append truncate, -D --specials make FIFOs and sockets (mknodat).
-  access |= kFsWriteFile | kFsMakeReg | kFsMakeDir | kFsMakeSym | kFsMakeFifo | kFsMakeSock |
-            kFsRemoveFile | kFsRemoveDir | kFsRefer | kFsTruncate;
-  // Device nodes only where rrsync would allow them anyway: a DIR of "/".
-  if (plan.devices) access |= kFsMakeChar | kFsMakeBlock;
-  return access;
-}
-
-bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err) {
-  rules->clear();
-  if (plan.dir.empty() || plan.dir[0] != '/') {
-    *err =
-        "Failed to plan the sandbox: the restricted directory \"" + plan.dir + "\" is not absolute";
-    return false;
-  }
-  if (plan.rsync_path.empty() || plan.rsync_path[0] != '/') {
-    *err = "Failed to plan the sandbox: the rsync path \"" + plan.rsync_path + "\" is not absolute";
-    return false;
-  }
-  rules->push_back({plan.dir, DirAccessForPlan(plan),
-                    plan.write ? "the restricted directory, for a push"
-                               : "the restricted directory, for a pull"});
-
+bool FindRuntimeFiles(const std::string& rsync_path, RuntimeFiles* runtime, std::string* err) {
+  *runtime = RuntimeFiles();
+  std::vector<SandboxRule>& rules = runtime->rules;
   ElfDependencies binary;
-  if (!ReadElfDependencies(plan.rsync_path, &binary, err)) return false;
-  rules->push_back({plan.rsync_path, kFsExecute | kFsReadFile,
-                    "the rsync binary: execve needs execute and read"});
+  if (!ReadElfDependencies(rsync_path, &binary, err)) return false;
+  rules.push_back({rsync_path, kFsExecute | kFsReadFile,
+                   "the rsync binary: execve needs execute and read"});
   if (!binary.interp.empty())
-    rules->push_back({binary.interp, kFsExecute | kFsReadFile,
-                      "the program interpreter (PT_INTERP): the kernel opens it as an exec"});
-  if (!AddLibraryRules(plan.rsync_path, binary, rules, err)) return false;
+    rules.push_back({binary.interp, kFsExecute | kFsReadFile,
+                     "the program interpreter (PT_INTERP): the kernel opens it as an exec"});
+  if (!AddLibraryRules(rsync_path, binary, runtime, err)) return false;
   if (!binary.needed.empty() && IsFile(kLdSoCache))
-    rules->push_back({kLdSoCache, kFsReadFile, "the loader's library index"});
+    rules.push_back({kLdSoCache, kFsReadFile, "the loader's library index"});
 
   // Name mapping: rsync sends and maps user and group names; without these it silently falls
   // back to numeric ids. Only the files backend: NSS modules (sss, ldap) need sockets and
   // more files, and rsync then maps numerically.
   for (const char* file : {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group"})
     if (IsFile(file))
-      rules->push_back({file, kFsReadFile, "user and group name mapping (NSS files backend)"});
+      rules.push_back({file, kFsReadFile, "user and group name mapping (NSS files backend)"});
   // A receiving rsync opens /dev/urandom before it creates each temporary file (seen with
   // strace); denied, it falls back quietly to a weaker source of names. Reading random bytes
   // discloses nothing; ioctls on the device stay denied (IOCTL_DEV is handled, never granted).
   struct stat st;
   if (stat(kUrandom, &st) == 0 && S_ISCHR(st.st_mode))
-    rules->push_back({kUrandom, kFsReadFile, "random temporary file names"});
-  return true;
-}
-
-// What PrepareSandbox found out and built, for ApplySandbox.
-struct PreparedSandbox::State {
-  bool prepared = false;
-  SandboxMode mode = SandboxMode::kOff;
-  SandboxPlan plan;
-  SandboxReport report;      // abi and warnings so far
-  bool landlock = false;     // a ruleset is built and will be enforced
-  LandlockRuleset ruleset;
-  size_t rule_count = 0;
-};
-
-PreparedSandbox::PreparedSandbox() : state_(std::make_unique<State>()) {}
-PreparedSandbox::~PreparedSandbox() = default;
-PreparedSandbox::PreparedSandbox(PreparedSandbox&&) noexcept = default;
-PreparedSandbox& PreparedSandbox::operator=(PreparedSandbox&&) noexcept = default;
-
-bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* prepared,
-                    std::string* err, LandlockAbiProbe probe) {
-  *prepared = PreparedSandbox();
-  PreparedSandbox::State& st = *prepared->state_;
-  st.mode = mode;
-  st.plan = plan;
-  st.prepared = true;
-  if (mode == SandboxMode::kOff) return true;
-
-  const int abi = probe();
-  st.report.abi = abi;
-  if (abi <= 0) {
-    if (mode == SandboxMode::kRequire) {
-      *err = "Landlock is not available on this kernel and -sandbox=require is set";
-      return false;
-    }
-    st.report.warning = "Landlock is not available on this kernel: rsync runs unconfined";
-    return true;
-  }
-  // Without REFER (ABI 1) every cross-directory rename fails with EXDEV: a push would run and
-  // leave temp files behind, so it is refused in every mode.
-  if (plan.write && abi < 2) {
-    *err =
-        "Landlock ABI 1 cannot allow the cross-directory renames a push needs (REFER); "
-        "refusing the push";
-    return false;
-  }
-
-  const LandlockAccess wanted = WantedAccess();
-  const LandlockAccess handled = RestrictToAbi(wanted, abi);
-  std::string missing = DescribeMissing(wanted, handled);
-  if (!missing.empty()) {
-    if (mode == SandboxMode::kRequire) {
-      *err = "Landlock ABI " + std::to_string(abi) + " cannot enforce the full ruleset (lacks " +
-             missing + ") and -sandbox=require is set";
-      return false;
-    }
-    st.report.warning =
-        "Landlock ABI " + std::to_string(abi) + " lacks " + missing + ": those stay unrestricted";
-  }
-
-  std::vector<SandboxRule> rules;
-  if (!PlanSandboxRules(plan, &rules, err)) return false;
-  // The caller logs after the restriction; load the time zone while /etc/localtime is
-  // readable, so its timestamps stay in local time (glibc reads the file once, on first use).
-  tzset();
-
-  // Every rule is added while the process can still open the paths; the restriction comes
-  // last (ApplySandbox) and is irrevocable.
-  if (!st.ruleset.Create(handled, err)) return false;
+    rules.push_back({kUrandom, kFsReadFile, "random temporary file names"});
   for (const SandboxRule& rule : rules)
-    if (!st.ruleset.AllowPath(rule.path, rule.access, err)) return false;
-  st.rule_count = rules.size();
-  st.landlock = true;
+    if (std::find(runtime->library_dirs.begin(), runtime->library_dirs.end(), rule.path) ==
+        runtime->library_dirs.end())
+      runtime->files.push_back(rule.path);
+  // glibc and rsync open /dev/null on some error paths; the mount view has it, Landlock does not
+  // grant it (measured: not needed), so it only exists.
+  if (stat(kDevNull, &st) == 0 && S_ISCHR(st.st_mode)) runtime->files.push_back(kDevNull);
   return true;
-}
-
-// The steps of ApplySandboxSyscalls that can fail (SandboxApplyOutcome::failed_step).
-enum ApplyStep { kApplied = 0, kNotPrepared, kThreads, kNoNewPrivs, kRestrict, kFilter };
-
-void ApplySandboxSyscalls(const PreparedSandbox& prepared, SandboxApplyOutcome* outcome) {
-  const PreparedSandbox::State& st = *prepared.state_;
-  *outcome = SandboxApplyOutcome();
-  if (!st.prepared) {
-    outcome->failed_step = kNotPrepared;
-    return;
-  }
-  if (long threads = CountThreads(); threads > 1) {
-    outcome->failed_step = kThreads;
-    outcome->error = static_cast<int>(threads);
-    return;
-  }
-  // no_new_privs in every mode: rsync never needs to gain privileges by exec, and Landlock
-  // requires it without CAP_SYS_ADMIN.
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    outcome->failed_step = kNoNewPrivs;
-    outcome->error = errno;
-    return;
-  }
-  if (st.mode == SandboxMode::kOff) return;
-  if (st.landlock && syscall(__NR_landlock_restrict_self, st.ruleset.fd(),
-                             st.ruleset.handled().restrict_flags) != 0) {
-    outcome->failed_step = kRestrict;
-    outcome->error = errno;
-    return;
-  }
-  // The seccomp layer, in auto and require mode alike; a failure refuses only under require.
-  if (!st.plan.deny_new_sockets) return;
-  int filter = DenySocketCreation();
-  if (filter == 0) {
-    outcome->filter_installed = true;
-  } else if (st.mode == SandboxMode::kRequire) {
-    outcome->failed_step = kFilter;
-    outcome->error = filter;
-  } else {
-    outcome->filter_error = filter;
-  }
-}
-
-bool DescribeSandboxOutcome(const PreparedSandbox& prepared, const SandboxApplyOutcome& outcome,
-                            SandboxReport* report, std::string* err) {
-  const PreparedSandbox::State& st = *prepared.state_;
-  *report = SandboxReport();
-  switch (outcome.failed_step) {
-    case kApplied:
-      break;
-    case kNotPrepared:
-      *err = "Failed to enter the sandbox: it was not prepared";
-      return false;
-    case kThreads:
-      *err = "Failed to enter the sandbox: " + std::to_string(outcome.error) +
-             " threads are running and Landlock confines only the calling one";
-      return false;
-    case kNoNewPrivs:
-      *err = std::string("Failed to restrict privileges: ") + std::strerror(outcome.error);
-      return false;
-    case kRestrict:
-      *err = std::string("Failed to enforce the ruleset: ") + std::strerror(outcome.error);
-      return false;
-    default:
-      *err = FilterError(outcome.error);
-      return false;
-  }
-  if (st.mode == SandboxMode::kOff) {
-    report->rights = "sandbox off";
-    return true;
-  }
-  *report = st.report;
-  std::string filter_note = "off";
-  if (st.plan.deny_new_sockets && outcome.filter_installed) {
-    filter_note = "socket,io_uring_setup denied";
-  } else if (st.plan.deny_new_sockets) {
-    filter_note = "unavailable";
-    report->warning +=
-        (report->warning.empty() ? "" : "; ") + FilterError(outcome.filter_error);
-  }
-  if (!st.landlock) {
-    report->rights = "unconfined; seccomp: " + filter_note;
-    return true;
-  }
-  const LandlockAccess& handled = st.ruleset.handled();
-  report->enforced = true;
-  report->rights = "landlock abi " + std::to_string(report->abi) + "; dir " + st.plan.dir + ": " +
-                   FsAccessNames(DirAccessForPlan(st.plan) & handled.fs) + "; " +
-                   std::to_string(st.rule_count - 1) +
-                   " rules for rsync's own files; handled fs: " + FsAccessNames(handled.fs) +
-                   "; denied net: " + NetAccessNames(handled.net) +
-                   "; scoped: " + ScopeNames(handled.scoped) + "; seccomp: " + filter_note;
-  return true;
-}
-
-bool ApplySandbox(PreparedSandbox& prepared, SandboxReport* report, std::string* err) {
-  SandboxApplyOutcome outcome;
-  ApplySandboxSyscalls(prepared, &outcome);
-  // The ruleset has served (or never will): the restricted process need not keep it open.
-  if (outcome.failed_step == kApplied) prepared.state_->ruleset.Close();
-  return DescribeSandboxOutcome(prepared, outcome, report, err);
-}
-
-bool EnterSandbox(const SandboxPlan& plan, SandboxMode mode, SandboxReport* report,
-                  std::string* err, LandlockAbiProbe probe) {
-  *report = SandboxReport();
-  PreparedSandbox prepared;
-  return PrepareSandbox(plan, mode, &prepared, err, probe) &&
-         ApplySandbox(prepared, report, err);
 }
 
 }  // namespace rrsync

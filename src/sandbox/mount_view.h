@@ -1,0 +1,40 @@
+// The mount-view layer: rsync runs in private mount, PID and IPC namespaces whose root holds DIR
+// and the files rsync itself needs, and nothing else, so that no name outside DIR exists for it.
+#ifndef RRSYNC_SANDBOX_MOUNT_VIEW_H_
+#define RRSYNC_SANDBOX_MOUNT_VIEW_H_
+
+#include <string>
+#include <vector>
+
+namespace rrsync {
+
+// What the view holds. Every path is absolute and appears at the same path in the view, so the
+// paths rrsync checked, pinned and logged keep meaning the same files.
+struct MountViewPlan {
+  std::string dir;             // DIR's real path: bound with what beneath it, nosuid, nodev
+  bool read_only = true;       // a pull: DIR is bound read-only
+  std::vector<std::string> dirs;   // runtime directories bound whole, read-only (library dirs)
+  std::vector<std::string> files;  // runtime files bound read-only; symlinks on the way replicated
+  std::vector<std::string> links;  // names whose symlink chains are replicated (what the loader
+                                   // opens inside `dirs`)
+};
+
+// Whether this process can build a view: it runs as root with CAP_SYS_ADMIN, and the kernel has
+// the mount API the view uses (open_tree, move_mount, mount_setattr: Linux 5.12). Fills *why_not.
+bool MountViewSupported(std::string* why_not);
+
+// In the process that becomes rsync, before it gives up CAP_SYS_ADMIN: enters new mount and IPC
+// namespaces, builds the view on a fresh tmpfs (read-only once built), with a fresh /proc (pids
+// only, read-only), then pivots into it and detaches the old root. The process must be the
+// first of a new PID namespace (unshare(CLONE_NEWPID) in its parent before the fork), so that
+// /proc shows only rsync's own processes and no other process can be signalled. `dir_fd` is DIR, opened before: the bind is made
+// from it, never from a path a client could have swapped. On success the working directory is
+// DIR in the view.
+bool EnterMountView(const MountViewPlan& plan, int dir_fd, std::string* err);
+
+// Short text for the session log: "mount,pid,ipc; view: DIR rw + 12 runtime paths".
+std::string DescribeMountView(const MountViewPlan& plan);
+
+}  // namespace rrsync
+
+#endif  // RRSYNC_SANDBOX_MOUNT_VIEW_H_
