@@ -21,7 +21,9 @@ add_executable(sandbox_exec ${RRSYNC_SANDBOX_ROOT}/tests/tools/sandbox_exec.cc)
 # rrsync_core for StartRsyncInView, as rrsync starts rsync.
 target_link_libraries(sandbox_exec PRIVATE rrsync_core)
 
-add_executable(rrsync_sandbox_tests ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_test.cc)
+add_executable(rrsync_sandbox_tests
+  ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_test.cc
+  ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_test_support.cc)
 target_link_libraries(rrsync_sandbox_tests PRIVATE rrsync_sandbox GTest::gtest_main Threads::Threads)
 target_compile_definitions(rrsync_sandbox_tests PRIVATE
   HOSTILE_RSYNC="$<TARGET_FILE:hostile_rsync>"
@@ -33,3 +35,38 @@ if(TARGET rrsync)
   add_dependencies(rrsync_sandbox_tests rrsync)
 endif()
 gtest_discover_tests(rrsync_sandbox_tests DISCOVERY_TIMEOUT 60)
+
+# The hostile stand-in as root, through the real rrsync: every root attack (kernel, host, other
+# processes, metadata outside DIR) denied, and reached with -sandbox=off.
+if(TARGET rrsync)
+  add_executable(rrsync_sandbox_root_tests
+    ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_root_test.cc
+    ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_test_support.cc)
+  target_link_libraries(rrsync_sandbox_root_tests PRIVATE GTest::gtest_main)
+  target_compile_definitions(rrsync_sandbox_root_tests PRIVATE
+    HOSTILE_RSYNC="$<TARGET_FILE:hostile_rsync>"
+    RRSYNC_BINARY="$<TARGET_FILE:rrsync>")
+  add_dependencies(rrsync_sandbox_root_tests hostile_rsync rrsync)
+  gtest_discover_tests(rrsync_sandbox_root_tests DISCOVERY_TIMEOUT 60)
+endif()
+
+# Each layer on its own: capabilities, the system-call policy, and the kernel matrix.
+add_executable(rrsync_sandbox_layers_tests ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_layers_test.cc)
+target_link_libraries(rrsync_sandbox_layers_tests PRIVATE rrsync_sandbox GTest::gtest_main)
+target_compile_definitions(rrsync_sandbox_layers_tests PRIVATE
+  SANDBOX_EXEC="$<TARGET_FILE:sandbox_exec>")
+add_dependencies(rrsync_sandbox_layers_tests sandbox_exec)
+gtest_discover_tests(rrsync_sandbox_layers_tests DISCOVERY_TIMEOUT 60)
+
+# Legitimate root transfers (-aHAXS, devices with DIR "/") through the real rrsync and its default
+# sandbox, the real rsync client at the other end: the trees must stay identical.
+if(TARGET rrsync)
+  add_executable(rrsync_root_transfer_tests
+    ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_root_transfer_test.cc)
+  target_link_libraries(rrsync_root_transfer_tests PRIVATE GTest::gtest_main)
+  target_compile_definitions(rrsync_root_transfer_tests PRIVATE
+    RRSYNC_BINARY="$<TARGET_FILE:rrsync>"
+    SANDBOX_EXEC="$<TARGET_FILE:sandbox_exec>")
+  add_dependencies(rrsync_root_transfer_tests rrsync sandbox_exec)
+  gtest_discover_tests(rrsync_root_transfer_tests DISCOVERY_TIMEOUT 60)
+endif()

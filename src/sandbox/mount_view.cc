@@ -59,6 +59,7 @@ struct ViewStep {
   std::string path;    // absolute, in the view
   std::string target;  // kSymlink: the link's text
   int tree = -1;       // kBind*: a detached clone (open_tree), owned by ViewBuilder::trees_
+  bool device = false;  // kBindFile: a device node (/dev/null)
 };
 
 class ViewBuilder {
@@ -89,7 +90,7 @@ class ViewBuilder {
       AddParents(plan_.dir);
       // Not a bound runtime directory: what rsync runs from is bound over DIR, read-only and
       // executable, even where DIR holds it.
-      Record({ViewStep::kBindDir, plan_.dir, "", dir_tree_});
+      Record({ViewStep::kBindDir, plan_.dir, "", dir_tree_, false});
     }
     return true;
   }
@@ -117,7 +118,7 @@ class ViewBuilder {
           ssize_t n = readlink(next.c_str(), text, sizeof(text) - 1);
           if (n <= 0) return Fail(err, "read the link", next, n < 0 ? errno : EINVAL);
           std::string target(text, static_cast<size_t>(n));
-          Record({ViewStep::kSymlink, next, target, -1});
+          Record({ViewStep::kSymlink, next, target, -1, false});
           std::string rest = end < current.size() ? current.substr(end) : "";
           current = Normalize((target[0] == '/' ? target : resolved + "/" + target) + rest);
           restarted = true;
@@ -125,7 +126,7 @@ class ViewBuilder {
         }
         if (!last) {
           if (!S_ISDIR(st.st_mode)) return Fail(err, "find", next, ENOTDIR);
-          Record({ViewStep::kMkdir, next, "", -1});
+          Record({ViewStep::kMkdir, next, "", -1, false});
           resolved = next;
           start = end + 1;
           continue;
@@ -192,7 +193,7 @@ class ViewBuilder {
   void AddParents(const std::string& path) {
     size_t at = 1;
     while ((at = path.find('/', at)) != std::string::npos) {
-      Record({ViewStep::kMkdir, path.substr(0, at), "", -1});
+      Record({ViewStep::kMkdir, path.substr(0, at), "", -1, false});
       ++at;
     }
   }
@@ -204,19 +205,27 @@ class ViewBuilder {
 
   bool AddBind(const std::string& path, ViewStep::Kind kind, bool device, std::string* err) {
     if (recorded_.count(path)) return true;
-    UniqueFd tree(static_cast<int>(
+    UniqueFd tree;
+    if (!CloneReadOnly(path, device, &tree, err)) return false;
+    Record({kind, path, "", tree.get(), device});
+    if (kind == ViewStep::kBindDir) bound_dirs_.push_back(path);
+    trees_.push_back(std::move(tree));
+    return true;
+  }
+
+  // A detached, private, read-only clone of `path` (non-recursive).
+  static bool CloneReadOnly(const std::string& path, bool device, UniqueFd* tree,
+                            std::string* err) {
+    tree->Reset(static_cast<int>(
         syscall(SYS_open_tree, AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
-    if (!tree.valid()) return Fail(err, "clone", path, errno);
+    if (!tree->valid()) return Fail(err, "clone", path, errno);
     mount_attr attr = {};
     attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
     attr.propagation = MS_PRIVATE;
     // /dev/null and /dev/urandom must open; nothing else in the view is a device.
     attr.attr_set |= device ? MOUNT_ATTR_NOEXEC : MOUNT_ATTR_NODEV;
-    if (syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0)
+    if (syscall(SYS_mount_setattr, tree->get(), "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0)
       return Fail(err, "set the attributes of", path, errno);
-    Record({kind, path, "", tree.get()});
-    if (kind == ViewStep::kBindDir) bound_dirs_.push_back(path);
-    trees_.push_back(std::move(tree));
     return true;
   }
 
@@ -247,9 +256,20 @@ class ViewBuilder {
           return Fail(err, "create", step.path, errno);
         break;
     }
-    if (syscall(SYS_move_mount, step.tree, "", root, rel.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
-      return Fail(err, "mount", step.path, errno);
-    return true;
+    int tree = step.tree;
+    UniqueFd again;
+    for (int attempt = 0;; ++attempt) {
+      if (syscall(SYS_move_mount, tree, "", root, rel.c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0)
+        return true;
+      // A file replaced since it was cloned (useradd renames a new /etc/passwd into place)
+      // cannot be mounted: clone what the name holds now. Not for DIR, which comes from its
+      // descriptor, nor beneath the staging directory, which the tmpfs now hides.
+      if (errno != ENOENT || attempt == 3 || step.tree == dir_tree_ ||
+          Covers(kStaging, step.path))
+        return Fail(err, "mount", step.path, errno);
+      if (!CloneReadOnly(step.path, step.device, &again, err)) return false;
+      tree = again.get();
+    }
   }
 
   const MountViewPlan& plan_;
