@@ -32,10 +32,13 @@
 #include <string>
 #include <vector>
 
+#include "sandbox_test_support.h"
+
 namespace rrsync {
 namespace {
 
 namespace fs = std::filesystem;
+using sandbox_test::Hex;
 
 constexpr char kRsync[] = "/usr/bin/rsync";
 constexpr uid_t kOtherUid = 12345;
@@ -358,16 +361,6 @@ void BuildSpecialTree(const std::string& root) {
 
 // ---------------------------------------------------------------------------------------------
 // Comparing trees.
-
-std::string Hex(const std::string& bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
-  }
-  return out;
-}
 
 // FNV-1a of the file's content; "unreadable" when it cannot be read.
 std::string ContentDigest(const std::string& path) {

@@ -62,7 +62,8 @@ gtest_discover_tests(rrsync_sandbox_layers_tests DISCOVERY_TIMEOUT 60)
 # sandbox, the real rsync client at the other end: the trees must stay identical.
 if(TARGET rrsync)
   add_executable(rrsync_root_transfer_tests
-    ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_root_transfer_test.cc)
+    ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_root_transfer_test.cc
+    ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_test_support.cc)
   target_link_libraries(rrsync_root_transfer_tests PRIVATE GTest::gtest_main)
   target_compile_definitions(rrsync_root_transfer_tests PRIVATE
     RRSYNC_BINARY="$<TARGET_FILE:rrsync>"
