@@ -231,13 +231,22 @@ pid_t StartRsyncInView(const std::string& rsync_path, int dir_fd, PreparedSandbo
   }
   UniqueFd from_child(fds[0]), to_parent(fds[1]);
   // Only children enter a new PID namespace: the next fork makes rsync its first process. This
-  // process stays where it is, with the host's view, to keep the lock and write the log.
-  if (unshare(CLONE_NEWPID) != 0) {
+  // process stays where it is, with the host's view, to keep the lock and write the log; it
+  // goes back to making children in its own namespace right after the fork (a later clone, by
+  // the sanitizers' leak checker for one, would fail in a namespace whose first process is gone).
+  UniqueFd own_pid_ns(open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+  if (!own_pid_ns.valid() || unshare(CLONE_NEWPID) != 0) {
     *err = std::string("unable to start rsync in a new PID namespace: ") + strerror(errno);
     return -1;
   }
   const pid_t parent = getpid();
   pid_t pid = fork();
+  if (pid != 0 && setns(own_pid_ns.get(), CLONE_NEWPID) != 0 && pid > 0) {
+    kill(pid, SIGKILL);
+    WaitForChild(pid);
+    *err = std::string("unable to leave the new PID namespace: ") + strerror(errno);
+    return -1;
+  }
   if (pid < 0) {
     *err = std::string("unable to start rsync: ") + strerror(errno);
     return -1;
