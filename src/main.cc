@@ -287,13 +287,9 @@ int Run(int argc, char** argv) {
   // Pinning opens (and for --partial-dir and --backup-dir creates) what rsync is handed; with
   // a mount view it runs inside the view, so that no pin leads back to the host's tree.
   std::optional<PathPinner> pinner;
-  auto pin = [&](std::vector<std::string>* argv, std::vector<int>* inherited,
-                 std::string* refusal) {
-    pinner.emplace(input.dir, request, ProcSelfFdWorks());
+  auto pin = [&](PathPinner& with, std::vector<std::string>* argv, std::string* refusal) {
     *argv = {settings.rsync_path};
-    if (!pinner->Pin(argv, refusal)) return false;
-    *inherited = pinner->InheritedFds();
-    return true;
+    return with.Pin(argv, refusal);
   };
   std::vector<std::string> rsync_argv;
 
@@ -322,13 +318,24 @@ int Run(int argc, char** argv) {
     UniqueFd dir_fd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd.valid())
       refuse(std::string("unable to open the restricted dir: ") + strerror(errno));
-    pid = StartRsyncInView(settings.rsync_path, dir_fd.get(), sandbox, pin, &report, &rsync_argv,
-                           &spawn_err);
+    // The child shares this process's memory until it execs: its pinner gives up its
+    // descriptors (they are the child's, for rsync; this process must never close those numbers).
+    auto pin_in_view = [&](std::vector<std::string>* argv, std::vector<int>* inherited,
+                           std::string* refusal) {
+      PathPinner in_view(input.dir, request, ProcSelfFdWorks());
+      if (!pin(in_view, argv, refusal)) return false;
+      *inherited = in_view.ReleaseFds();
+      return true;
+    };
+    pid = StartRsyncInView(settings.rsync_path, dir_fd.get(), sandbox, pin_in_view, &report,
+                           &rsync_argv, &spawn_err);
     if (pid < 0) refuse(spawn_err);
   } else {
     std::vector<int> inherited;
     std::string refusal;
-    if (!pin(&rsync_argv, &inherited, &refusal)) refuse(refusal);
+    if (!pin(pinner.emplace(input.dir, request, ProcSelfFdWorks()), &rsync_argv, &refusal))
+      refuse(refusal);
+    inherited = pinner->InheritedFds();
     // Nothing to hold: become rsync (confine, log, exec).
     if (!lock.valid() && !list_modules) {
       if (!ApplySandbox(sandbox, &report, &sandbox_err)) refuse(sandbox_err);

@@ -85,6 +85,13 @@ std::vector<int> PathPinner::InheritedFds() const {
   return fds;
 }
 
+std::vector<int> PathPinner::ReleaseFds() {
+  std::vector<int> fds;
+  for (UniqueFd& fd : kept_) fds.push_back(fd.Release());
+  kept_.clear();
+  return fds;
+}
+
 bool PathPinner::Pin(std::vector<std::string>* argv, std::string* refusal) {
   for (const ServerWord& word : request_.words) {
     if (!word.pin) {

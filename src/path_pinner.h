@@ -32,6 +32,11 @@ class PathPinner {
   // The descriptors rsync must inherit: the /proc/self/fd/N spellings name them.
   std::vector<int> InheritedFds() const;
 
+  // The same descriptors, given up without being closed: for a child that shares its parent's
+  // memory (StartRsyncInView) and execs rsync with them. The parent's descriptor table is not
+  // the child's, so the parent must never close those numbers.
+  std::vector<int> ReleaseFds();
+
  private:
   bool PinOne(const PathPin& pin, std::string* spelled);
   bool PinSenderLeaf(const PathPin& pin, const std::string& logical, std::string* spelled);

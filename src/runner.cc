@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,66 +153,49 @@ pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& 
 
 namespace {
 
-// The child's report to its parent, over a close-on-exec pipe: "A", the sandbox report's six
-// fields, the number of argv words and the words, each NUL-terminated, once the sandbox is
-// applied; "E" and a message when a step fails; nothing more once rsync has been exec'd (the
-// pipe closes then).
-constexpr int kReportFields = 6;
+// What the child of StartRsyncInView needs and reports, in the memory it shares with its parent
+// (which the kernel keeps waiting until the child has exec'd rsync or exited). Whatever the child
+// allocates ends up here, for the parent to free; the descriptors it opens belong to its own
+// descriptor table and are never kept in an object the parent would close.
+struct ViewState {
+  const char* rsync_path = nullptr;
+  int dir_fd = -1;
+  int parent_pidfd = -1;  // -1 where pidfd_open is missing
+  const PreparedSandbox* sandbox = nullptr;
+  const InViewStep* in_view = nullptr;
+  sigset_t parent_mask = {};
+  // Filled by the child.
+  std::vector<std::string> argv;
+  std::vector<int> inherited;
+  std::vector<char*> argv_pointers;
+  std::string failure;  // why the view or in_view refused
+  SandboxApplyOutcome outcome;
+  bool reached_exec = false;
+  ExecStep failed_step = ExecStep::kExec;
+  int error = -1;  // ExecOnly's errno once it returned
+};
 
-std::string EncodeReport(const SandboxReport& r, const std::vector<std::string>& argv) {
-  std::vector<std::string> fields = {std::to_string(r.abi),
-                                     r.enforced ? "1" : "0",
-                                     r.mount_view ? "1" : "0",
-                                     std::to_string(r.capabilities),
-                                     r.rights,
-                                     r.warning,
-                                     std::to_string(argv.size())};
-  fields.insert(fields.end(), argv.begin(), argv.end());
-  std::string out = "A";
-  for (const std::string& field : fields) {
-    out += field;
-    out.push_back('\0');
+// The child, first process of a new PID namespace, on its own stack in its parent's memory.
+// Not instrumented by AddressSanitizer, which would take that stack for a corrupt one at _exit;
+// the functions it calls are, and return before the exec.
+__attribute__((no_sanitize("address"))) int ViewChild(void* arg) {
+  ViewState* st = static_cast<ViewState*>(arg);
+  // rsync must not outlive the process that holds its lock and logs how it ended; that process
+  // may have been killed before this took effect (its pidfd is then readable).
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (st->parent_pidfd >= 0) {
+    pollfd parent = {st->parent_pidfd, POLLIN, 0};
+    if (poll(&parent, 1, 0) != 0) _exit(1);
   }
-  return out;
-}
-
-// Decodes an "A" record at the start of `in`; returns where it ends, or npos.
-size_t DecodeReport(const std::string& in, SandboxReport* r, std::vector<std::string>* argv) {
-  if (in.empty() || in[0] != 'A') return std::string::npos;
-  std::vector<std::string> fields;
-  size_t start = 1;
-  size_t wanted = kReportFields + 1;
-  while (fields.size() < wanted) {
-    size_t end = in.find('\0', start);
-    if (end == std::string::npos) return std::string::npos;
-    fields.push_back(in.substr(start, end - start));
-    start = end + 1;
-    if (fields.size() == kReportFields + 1) wanted += std::strtoul(fields.back().c_str(), nullptr, 10);
-    if (wanted > 1 << 20) return std::string::npos;
-  }
-  r->abi = std::atoi(fields[0].c_str());
-  r->enforced = fields[1] == "1";
-  r->mount_view = fields[2] == "1";
-  r->capabilities = std::strtoull(fields[3].c_str(), nullptr, 10);
-  r->rights = fields[4];
-  r->warning = fields[5];
-  argv->assign(fields.begin() + kReportFields + 1, fields.end());
-  return start;
-}
-
-void WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<size_t>(n);
-  }
-}
-
-[[noreturn]] void ChildFails(int fd, const std::string& message) {
-  WriteAll(fd, "E" + message);
-  _exit(1);
+  if (!EnterSandboxView(*st->sandbox, st->dir_fd, &st->failure)) _exit(1);
+  if (!(*st->in_view)(&st->argv, &st->inherited, &st->failure)) _exit(1);
+  ApplySandboxSyscalls(*st->sandbox, &st->outcome);
+  if (st->outcome.failed_step != 0) _exit(1);
+  st->argv_pointers = ArgvPointers(st->argv);
+  st->reached_exec = true;
+  st->failed_step = ExecOnly(st->rsync_path, st->argv_pointers.data(), st->inherited.data(),
+                             st->inherited.size(), &st->parent_mask, &st->error);
+  _exit(127);
 }
 
 volatile sig_atomic_t forward_to = 0;
@@ -224,72 +209,55 @@ void Forward(int sig) {
 pid_t StartRsyncInView(const std::string& rsync_path, int dir_fd, PreparedSandbox& sandbox,
                        const InViewStep& in_view, SandboxReport* report,
                        std::vector<std::string>* argv, std::string* err) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
+  ViewState st;
+  st.rsync_path = rsync_path.c_str();
+  st.dir_fd = dir_fd;
+  st.sandbox = &sandbox;
+  st.in_view = &in_view;
+  UniqueFd parent_pidfd(static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0)));
+  st.parent_pidfd = parent_pidfd.get();
+  // The child shares this process's memory until it execs (CLONE_VM | CLONE_VFORK), as
+  // posix_spawn's does: a fork would copy the page tables only for the exec to throw them away,
+  // which was the largest cost of starting rsync in the view. Its stack has a guard page below.
+  constexpr size_t kGuard = 4096;
+  constexpr size_t kStackSize = 1024 * 1024;
+  void* mem = mmap(nullptr, kGuard + kStackSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED || mprotect(mem, kGuard, PROT_NONE) != 0) {
     *err = std::string("unable to start rsync: ") + strerror(errno);
+    if (mem != MAP_FAILED) munmap(mem, kGuard + kStackSize);
     return -1;
   }
-  UniqueFd from_child(fds[0]), to_parent(fds[1]);
-  // Only children enter a new PID namespace: the next fork makes rsync its first process. This
-  // process stays where it is, with the host's view, to keep the lock and write the log; it
-  // goes back to making children in its own namespace right after the fork (a later clone, by
-  // the sanitizers' leak checker for one, would fail in a namespace whose first process is gone).
-  UniqueFd own_pid_ns(open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-  if (!own_pid_ns.valid() || unshare(CLONE_NEWPID) != 0) {
-    *err = std::string("unable to start rsync in a new PID namespace: ") + strerror(errno);
-    return -1;
-  }
-  const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid != 0 && setns(own_pid_ns.get(), CLONE_NEWPID) != 0 && pid > 0) {
-    kill(pid, SIGKILL);
-    WaitForChild(pid);
-    *err = std::string("unable to leave the new PID namespace: ") + strerror(errno);
-    return -1;
-  }
+  // No signal handler may run in the child while it shares this process's memory; rsync gets
+  // the mask back before the exec. CLONE_NEWPID makes the child the first process of a new PID
+  // namespace and leaves this process, which keeps the lock and writes the log, where it is.
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &st.parent_mask);
+  pid_t pid = clone(ViewChild, static_cast<char*>(mem) + kGuard + kStackSize,
+                    CLONE_VM | CLONE_VFORK | CLONE_NEWPID | SIGCHLD, &st);
+  const int clone_error = errno;
+  sigprocmask(SIG_SETMASK, &st.parent_mask, nullptr);
+  munmap(mem, kGuard + kStackSize);
   if (pid < 0) {
-    *err = std::string("unable to start rsync: ") + strerror(errno);
+    *err = std::string("unable to start rsync in a new PID namespace: ") + strerror(clone_error);
     return -1;
   }
-  if (pid == 0) {
-    from_child.Reset();
-    const int out = to_parent.get();
-    // rsync must not outlive the process that holds its lock and logs how it ended.
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() != parent && getppid() != 0) _exit(1);
-    std::string failure;
-    if (!EnterSandboxView(sandbox, dir_fd, &failure)) ChildFails(out, failure);
-    std::vector<std::string> words;
-    std::vector<int> inherited;
-    if (!in_view(&words, &inherited, &failure)) ChildFails(out, failure);
-    SandboxReport applied;
-    if (!ApplySandbox(sandbox, &applied, &failure)) ChildFails(out, failure);
-    WriteAll(out, EncodeReport(applied, words));
-    std::vector<char*> args = ArgvPointers(words);
-    int error = 0;
-    ExecStep step = ExecOnly(rsync_path.c_str(), args.data(), inherited.data(), inherited.size(),
-                             nullptr, &error);
-    ChildFails(out, ExecFailure(step, error, rsync_path));
-  }
-  to_parent.Reset();
-  std::string message;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(from_child.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    message.append(buf, static_cast<size_t>(n));
-  }
-  // An "A" record, then maybe an "E" one: the exec failed after the sandbox was applied.
-  const size_t end = DecodeReport(message, report, argv);
-  const std::string rest = end == std::string::npos ? message : message.substr(end);
-  if (end == std::string::npos || !rest.empty()) {
+  if (!st.reached_exec || st.error >= 0) {
     WaitForChild(pid);
-    *err = !rest.empty() && rest[0] == 'E'
-               ? rest.substr(1)
-               : "unable to start rsync: the sandboxed child ended before it ran rsync";
+    if (!st.failure.empty()) {
+      *err = st.failure;
+    } else if (st.outcome.failed_step != 0) {
+      DescribeSandboxOutcome(sandbox, st.outcome, report, err);
+    } else if (st.error >= 0) {
+      *err = ExecFailure(st.failed_step, st.error, rsync_path);
+    } else {
+      *err = "unable to start rsync: the sandboxed child ended before it ran rsync";
+    }
     return -1;
   }
+  DescribeSandboxOutcome(sandbox, st.outcome, report, err);
+  *argv = std::move(st.argv);
   return pid;
 }
 

@@ -103,8 +103,9 @@ uint64_t DirAccessForPlan(const SandboxPlan& plan) {
   return access;
 }
 
-bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err) {
-  rules->clear();
+namespace {
+
+bool CheckPlanPaths(const SandboxPlan& plan, std::string* err) {
   if (plan.dir.empty() || plan.dir[0] != '/') {
     *err =
         "Failed to plan the sandbox: the restricted directory \"" + plan.dir + "\" is not absolute";
@@ -114,12 +115,26 @@ bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, 
     *err = "Failed to plan the sandbox: the rsync path \"" + plan.rsync_path + "\" is not absolute";
     return false;
   }
+  return true;
+}
+
+// DIR's rule, then the runtime files' rules.
+std::vector<SandboxRule> RulesFor(const SandboxPlan& plan, const RuntimeFiles& runtime) {
+  std::vector<SandboxRule> rules;
+  rules.push_back({plan.dir, DirAccessForPlan(plan),
+                   plan.write ? "the restricted directory, for a push"
+                              : "the restricted directory, for a pull"});
+  rules.insert(rules.end(), runtime.rules.begin(), runtime.rules.end());
+  return rules;
+}
+
+}  // namespace
+
+bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err) {
+  rules->clear();
   RuntimeFiles runtime;
-  if (!FindRuntimeFiles(plan.rsync_path, &runtime, err)) return false;
-  rules->push_back({plan.dir, DirAccessForPlan(plan),
-                    plan.write ? "the restricted directory, for a push"
-                               : "the restricted directory, for a pull"});
-  rules->insert(rules->end(), runtime.rules.begin(), runtime.rules.end());
+  if (!CheckPlanPaths(plan, err) || !FindRuntimeFiles(plan.rsync_path, &runtime, err)) return false;
+  *rules = RulesFor(plan, runtime);
   return true;
 }
 
@@ -194,6 +209,16 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   needs.open_noatime = plan.open_noatime;
   st.keep = CapabilitiesToKeep(needs);
 
+  // The runtime files (rsync's ELF headers and libraries) serve Landlock and the view alike:
+  // found once, when the first of them needs them.
+  RuntimeFiles runtime;
+  bool runtime_found = false;
+  auto find_runtime = [&]() {
+    if (!runtime_found)
+      runtime_found = CheckPlanPaths(plan, err) && FindRuntimeFiles(plan.rsync_path, &runtime, err);
+    return runtime_found;
+  };
+
   const int abi = probe();
   st.report.abi = abi;
   // With the mount view, the system-call policy and the capabilities in force, what an older
@@ -238,8 +263,8 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
                                  (others_hold ? ": the other layers hold those"
                                               : ": those stay unrestricted"));
     }
-    std::vector<SandboxRule> rules;
-    if (!PlanSandboxRules(plan, &rules, err)) return false;
+    if (!find_runtime()) return false;
+    const std::vector<SandboxRule> rules = RulesFor(plan, runtime);
     // Every rule is added while the process can still open the paths; rules bind to inodes,
     // so they hold in the mount view too. The restriction comes last and is irrevocable.
     if (!st.ruleset.Create(handled, err)) return false;
@@ -250,8 +275,7 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   }
 
   if (st.mount_view) {
-    RuntimeFiles runtime;
-    if (!FindRuntimeFiles(plan.rsync_path, &runtime, err)) return false;
+    if (!find_runtime()) return false;
     st.view.dir = plan.dir;
     st.view.read_only = !plan.write;
     st.view.dirs = runtime.library_dirs;
