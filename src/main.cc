@@ -107,7 +107,8 @@ class ModuleListing {
 bool HasServerOption(const Request& request, char short_name, std::string_view long_name) {
   for (const ServerWord& word : request.words) {
     const std::string& text = word.text;
-    if (word.pin || text == ".") break;
+    if (text == ".") break;
+    if (word.pin) continue;  // an option with a path (--log-file=...): options follow it
     if (text == long_name) return true;
     if (short_name == '\0' || text.size() < 2 || text[0] != '-' || text[1] == '-') continue;
     for (size_t i = 1; i < text.size() && text[i] != 'e'; ++i)
@@ -271,6 +272,7 @@ int Run(int argc, char** argv) {
   if (!settings.no_lock && LockDirectory(input.dir, &lock) == LockResult::kBusy)
     refuse("Another instance of rrsync is already accessing this directory.");
 
+  CoerceCLocale();
   SandboxPlan plan;
   plan.dir = input.dir;
   plan.write = !request.sender;
@@ -278,6 +280,12 @@ int Run(int argc, char** argv) {
   plan.rsync_path = settings.rsync_path;
   plan.xattrs = HasServerOption(request, 'X', "--xattrs");
   plan.open_noatime = HasServerOption(request, '\0', "--open-noatime");
+  if (request.sender && settings.access == Access::kReadWrite) {
+    plan.remove_sent = HasServerOption(request, '\0', "--remove-source-files") ||
+                       HasServerOption(request, '\0', "--remove-sent-files");
+    for (const ServerWord& word : request.words)
+      if (word.pin && word.pin->option == "--log-file") plan.log_file = word.pin->real_path;
+  }
   // The sandbox's work (rsync's ELF headers, the ruleset, the system-call filter) is done
   // here, before any child exists, so that a child only makes the irrevocable calls.
   PreparedSandbox sandbox;

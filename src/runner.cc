@@ -261,6 +261,19 @@ pid_t StartRsyncInView(const std::string& rsync_path, int dir_fd, PreparedSandbo
   return pid;
 }
 
+void CoerceCLocale() {
+  auto set = [](const char* name) {
+    const char* value = getenv(name);
+    return value != nullptr && *value != '\0';
+  };
+  if (set("LC_ALL")) return;
+  const char* ctype = set("LC_CTYPE") ? getenv("LC_CTYPE") : getenv("LANG");
+  if (ctype != nullptr && *ctype != '\0' && strcmp(ctype, "C") != 0 && strcmp(ctype, "POSIX") != 0)
+    return;
+  // Where the system lacks C.UTF-8, rsync's setlocale fails and it stays in C, as before.
+  setenv("LC_CTYPE", "C.UTF-8", 1);
+}
+
 void ForwardTerminationSignals(pid_t child) {
   forward_to = child;
   struct sigaction action = {};

@@ -52,6 +52,12 @@ pid_t StartRsyncInView(const std::string& rsync_path, int dir_fd, PreparedSandbo
                        const InViewStep& in_view, SandboxReport* report,
                        std::vector<std::string>* argv, std::string* err);
 
+// Gives rsync the locale upstream's Python gives it (PEP 538's locale coercion): where LC_ALL is
+// unset and LC_CTYPE (else LANG) is unset, C or POSIX, sets LC_CTYPE=C.UTF-8 in this process's
+// environment, which rsync inherits. --iconv=. and the printing of names that are not ASCII
+// depend on it. A locale the client chose (sshd's AcceptEnv LANG LC_*) is left alone.
+void CoerceCLocale();
+
 // Passes SIGHUP, SIGINT and SIGTERM on to `child` while this process waits for it, so that an
 // sshd ending the session ends rsync too.
 void ForwardTerminationSignals(pid_t child);

@@ -48,6 +48,10 @@ TEST(Capabilities, APullKeepsOnlyReadingWhateverTheModes) {
   CapabilityNeeds xattrs;
   xattrs.xattrs = true;
   EXPECT_EQ(CapabilityNames(CapabilitiesToKeep(xattrs)), "dac_read_search,sys_admin");
+  // A read-write key's pull that removes what it sent or appends to its log file.
+  CapabilityNeeds writes;
+  writes.pull_writes = true;
+  EXPECT_EQ(CapabilityNames(CapabilitiesToKeep(writes)), "dac_override,dac_read_search,fowner");
 }
 
 TEST(Capabilities, APushKeepsOwnersModesAndTimesAndNothingOfTheHost) {

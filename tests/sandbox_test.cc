@@ -148,6 +148,12 @@ TEST(DirAccess, PullOnlyReads) {
   EXPECT_EQ(DirAccessForPlan(plan), kFsReadFile | kFsReadDir);
 }
 
+TEST(DirAccess, PullThatRemovesWhatItSentMayRemoveFilesOnly) {
+  SandboxPlan plan{"/srv", false, false, kRsync};
+  plan.remove_sent = true;
+  EXPECT_EQ(FsAccessNames(DirAccessForPlan(plan)), "read_file,read_dir,remove_file");
+}
+
 TEST(DirAccess, PushGetsWhatRsyncNeedsButNoDevices) {
   SandboxPlan plan{"/srv", true, false, kRsync};
   EXPECT_EQ(FsAccessNames(DirAccessForPlan(plan)),

@@ -36,6 +36,9 @@ uint64_t CapabilitiesToKeep(const CapabilityNeeds& needs) {
   // A sender only reads: files and directories whatever their modes.
   uint64_t keep = Cap(CAP_DAC_READ_SEARCH);
   if (needs.open_noatime) keep |= Cap(CAP_FOWNER);
+  // Removing a sent file from a directory root may not write (DAC_OVERRIDE) or from a sticky
+  // one it does not own (FOWNER); appending to a log file of another owner (DAC_OVERRIDE).
+  if (needs.pull_writes) keep |= Cap(CAP_DAC_OVERRIDE) | Cap(CAP_FOWNER);
   if (needs.write) {
     // A receiver writes into directories it does not own and whatever their modes, gives files
     // their owners, then their modes and times (which, on files it no longer owns, needs

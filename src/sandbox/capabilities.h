@@ -14,6 +14,7 @@ struct CapabilityNeeds {
   bool devices = false;       // may create device nodes (a push with DIR "/")
   bool xattrs = false;        // -X: trusted.* names need CAP_SYS_ADMIN, security.capability SETFCAP
   bool open_noatime = false;  // --open-noatime: O_NOATIME on files of other owners needs FOWNER
+  bool pull_writes = false;   // a pull removes what it sent or appends to its log file
 };
 
 // The capabilities (a mask of 1 << CAP_*) kept for `needs`, when rsync runs as root. Each one

@@ -257,6 +257,7 @@ bool ReadElfDependencies(const std::string& path, ElfDependencies* deps, std::st
 constexpr char kLdSoCache[] = "/etc/ld.so.cache";
 constexpr char kUrandom[] = "/dev/urandom";
 constexpr char kDevNull[] = "/dev/null";
+constexpr char kLocaleDir[] = "/usr/lib/locale";
 
 // The soname -> path index glibc's loader consults, read once and searched in place.
 class LdSoCache {
@@ -456,6 +457,14 @@ bool FindRuntimeFiles(const std::string& rsync_path, RuntimeFiles* runtime, std:
   // strace); denied, it falls back quietly to a weaker source of names. Reading random bytes
   // discloses nothing; ioctls on the device stay denied (IOCTL_DEV is handled, never granted).
   struct stat st;
+  // The locales rsync may load its LC_CTYPE from (rsync's environment gets C.UTF-8 where it
+  // had none, as upstream's Python gives it): --iconv=. and the printing of names that are not
+  // ASCII depend on it. Locale data of installed packages, public. The gconv modules that
+  // iconv loads lie in libc's directory, already granted.
+  if (stat(kLocaleDir, &st) == 0 && S_ISDIR(st.st_mode)) {
+    rules.push_back({kLocaleDir, kFsReadFile, "locale data: LC_CTYPE for --iconv and names"});
+    runtime->library_dirs.push_back(kLocaleDir);
+  }
   if (stat(kUrandom, &st) == 0 && S_ISCHR(st.st_mode))
     rules.push_back({kUrandom, kFsReadFile, "random temporary file names"});
   for (const SandboxRule& rule : rules)

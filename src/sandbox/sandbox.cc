@@ -91,7 +91,11 @@ int ProbeLandlockAbi() { return QueryLandlockAbi(nullptr); }
 uint64_t DirAccessForPlan(const SandboxPlan& plan) {
   // A pull only reads. rsync --sender opens files and lists directories, nothing else.
   uint64_t access = kFsReadFile | kFsReadDir;
-  if (!plan.write) return access;
+  if (!plan.write) {
+    // --remove-source-files: the sender unlinks each file once the receiver has it.
+    if (plan.remove_sent) access |= kFsRemoveFile;
+    return access;
+  }
   // A push, measured option by option (-aHAXS --delete --backup-dir --link-dest --partial-dir
   // --temp-dir --inplace --append): files are written to a temp name and renamed into place
   // (MAKE_REG, WRITE_FILE, REMOVE_FILE on the source directory, REFER across directories),
@@ -124,6 +128,9 @@ std::vector<SandboxRule> RulesFor(const SandboxPlan& plan, const RuntimeFiles& r
   rules.push_back({plan.dir, DirAccessForPlan(plan),
                    plan.write ? "the restricted directory, for a push"
                               : "the restricted directory, for a pull"});
+  // A pull's --log-file: rsync opens it O_WRONLY|O_APPEND (it exists: a sender's paths must).
+  if (!plan.write && !plan.log_file.empty())
+    rules.push_back({plan.log_file, kFsWriteFile, "the pull's --log-file, appended to"});
   rules.insert(rules.end(), runtime.rules.begin(), runtime.rules.end());
   return rules;
 }
@@ -207,6 +214,7 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   needs.devices = plan.devices;
   needs.xattrs = plan.xattrs;
   needs.open_noatime = plan.open_noatime;
+  needs.pull_writes = !plan.write && (plan.remove_sent || !plan.log_file.empty());
   st.keep = CapabilitiesToKeep(needs);
 
   // The runtime files (rsync's ELF headers and libraries) serve Landlock and the view alike:
@@ -277,7 +285,9 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   if (st.mount_view) {
     if (!find_runtime()) return false;
     st.view.dir = plan.dir;
-    st.view.read_only = !plan.write;
+    // A pull that writes (its key is read-write) sees DIR writable; Landlock, where there is
+    // one, still grants only the removal or the log file.
+    st.view.read_only = !plan.write && !plan.remove_sent && plan.log_file.empty();
     st.view.dirs = runtime.library_dirs;
     st.view.files = runtime.files;
     st.view.links = runtime.library_names;

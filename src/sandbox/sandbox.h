@@ -33,6 +33,10 @@ struct SandboxPlan {
   std::string rsync_path;  // absolute path of the rsync binary that will be exec'd
   bool xattrs = false;        // -X: trusted.* and security.capability need capabilities
   bool open_noatime = false;  // --open-noatime: O_NOATIME on others' files needs FOWNER
+  // A pull by a read-write key that writes in DIR, as upstream allows: it removes the files it
+  // sent (--remove-source-files), or appends to its --log-file (that file's real path).
+  bool remove_sent = false;
+  std::string log_file = {};
   // The layers, each on by default; tests and benchmarks turn one off to see the others alone.
   bool use_namespaces = true;     // the mount view, for root (PrepareSandbox, then a child)
   bool drop_capabilities = true;  // every capability set cut to what this transfer needs

@@ -958,6 +958,65 @@ TEST_P(Escape, ShellMetacharacters) {
 INSTANTIATE_TEST_SUITE_P(Accounts, Escape, ::testing::Values(Who::kRoot, Who::kUser), WhoName);
 
 // ---------------------------------------------------------------------------------------------
+// What upstream does and the sandbox once broke (issue 12): a read-write key's pull may remove
+// what it sent and write its log in DIR; --iconv works with names that are not ASCII.
+
+using LikeUpstream = E2eTest;
+
+TEST_P(LikeUpstream, ReadWritePullRemovesTheSentFiles) {
+  MakeDir(data_ + "/sub");
+  Put(data_ + "/a.txt", "a\n");
+  Put(data_ + "/sub/b.txt", "b\n");
+  Authorize({});
+  CommandResult r = Rsync({"-a", "--remove-source-files", Remote("/"), dest_ + "/"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(ReadFile(dest_ + "/a.txt"), "a\n");
+  EXPECT_EQ(ReadFile(dest_ + "/sub/b.txt"), "b\n");
+  // rsync removes the files it sent, never the directories.
+  EXPECT_FALSE(fs::exists(data_ + "/a.txt")) << r.Describe();
+  EXPECT_FALSE(fs::exists(data_ + "/sub/b.txt")) << r.Describe();
+  EXPECT_TRUE(fs::is_directory(data_ + "/sub"));
+}
+
+TEST_P(LikeUpstream, ReadWritePullWritesItsLogFile) {
+  Put(data_ + "/a.txt", "a\n");
+  // As upstream, a sender's paths must exist (a missing one reads as a race): the log too.
+  Put(data_ + "/pull.log", "");
+  Authorize({});
+  CommandResult r = Rsync({"-a", "-M--log-file=pull.log", Remote("a.txt"), dest_ + "/"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(ReadFile(dest_ + "/a.txt"), "a\n");
+  // rsync's log names the file it sent.
+  EXPECT_NE(ReadFile(data_ + "/pull.log").find("a.txt"), std::string::npos) << r.Describe();
+}
+
+TEST_P(LikeUpstream, IconvCarriesNamesThatAreNotAscii) {
+  const std::string name = "caf\xc3\xa9 \xe2\x82\xac.txt";  // "café €.txt" in UTF-8
+  Put(data_ + "/" + name, "pulled\n");
+  Put(src_ + "/" + name, "pushed\n");
+  Authorize({});
+  RunOptions utf8;
+  utf8.env = {"LC_ALL=C.UTF-8"};
+  CommandResult pull = Rsync({"-a", "--iconv=.", Remote("/"), dest_ + "/"}, utf8);
+  ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
+  EXPECT_EQ(ReadFile(dest_ + "/" + name), "pulled\n");
+  fs::remove(data_ + "/" + name);
+  CommandResult push = Rsync({"-a", "--iconv=.", src_ + "/", Remote("/")}, utf8);
+  ASSERT_EQ(push.exit_code, 0) << push.Describe();
+  EXPECT_EQ(ReadFile(data_ + "/" + name), "pushed\n");
+  // The same for an explicit pair of character sets, which loads a gconv module; the server
+  // names the file in ISO-8859-1.
+  fs::remove(src_ + "/" + name);
+  Put(src_ + "/caf\xc3\xa9.txt", "latin1\n");
+  CommandResult latin = Rsync({"-a", "--iconv=UTF-8,ISO-8859-1", src_ + "/", Remote("/")}, utf8);
+  ASSERT_EQ(latin.exit_code, 0) << latin.Describe();
+  EXPECT_EQ(ReadFile(data_ + "/caf\xe9.txt"), "latin1\n") << latin.Describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Accounts, LikeUpstream, ::testing::Values(Who::kRoot, Who::kUser),
+                         WhoName);
+
+// ---------------------------------------------------------------------------------------------
 // The agent pitfall: an ssh-agent holding another key for the same account, one that is not
 // restricted. ssh offers agent keys before IdentityFile ones, so without IdentitiesOnly the
 // backup would log in with that key and bypass rrsync.

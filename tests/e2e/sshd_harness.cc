@@ -212,7 +212,12 @@ PreparedChild Prepare(const Account& account, const std::vector<std::string>& ar
       "LOGNAME=" + account.name,
       "LC_ALL=C",  // messages the tests compare are rsync's and ssh's English ones
   };
-  env.insert(env.end(), options.env.begin(), options.env.end());
+  // An extra entry replaces a base one of the same name (getenv would find the first).
+  for (const std::string& extra : options.env) {
+    const std::string name = extra.substr(0, extra.find('=') + 1);
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(name); });
+    env.push_back(extra);
+  }
   c.strings.reserve(argv.size() + env.size());
   for (const std::string& a : argv) c.strings.push_back(a);
   for (const std::string& e : env) c.strings.push_back(e);

@@ -66,7 +66,7 @@ struct CommandResult {
 };
 
 struct RunOptions {
-  std::vector<std::string> env;  // extra "NAME=value" entries on top of the clean environment
+  std::vector<std::string> env;  // "NAME=value" entries added to (or replacing) the clean environment
   std::string cwd;               // working directory; empty means the account's home
   int timeout_seconds = 60;      // then the whole process group is killed
 };
