@@ -1,5 +1,6 @@
 #include "command_line.h"
 
+#include <algorithm>
 #include <string_view>
 
 namespace rrsync {
@@ -16,6 +17,28 @@ void SplitFlag(std::string_view arg, std::string_view* name, std::string_view* v
 }
 
 }  // namespace
+
+bool ParseWrapperExec(std::string_view list, std::vector<std::string>* paths, std::string* err) {
+  paths->clear();
+  size_t at = 0;
+  while (at < list.size()) {
+    const size_t end = std::min(list.find_first_of(", \t", at), list.size());
+    if (end > at) {
+      std::string path(list.substr(at, end - at));
+      if (path[0] != '/') {
+        *err = "the programs a wrapper runs must be absolute paths: " + path;
+        return false;
+      }
+      paths->push_back(std::move(path));
+    }
+    at = end + 1;
+  }
+  if (paths->empty()) {
+    *err = "expected one or more absolute paths";
+    return false;
+  }
+  return true;
+}
 
 bool IsModuleName(std::string_view name) {
   if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
@@ -41,7 +64,8 @@ const char* AccessName(Access access) {
 
 std::string UsageText() {
   return "usage: rrsync [-ro|-wo] [-munge] [-absolute] [-no-del] [-no-lock] [-no-overwrite]\n"
-         "              [-rsync=PATH] [-log=FILE] [-sandbox=auto|require|off] [-help] DIR\n"
+         "              [-rsync=PATH] [-wrapper-exec=PATH,...] [-log=FILE]\n"
+         "              [-sandbox=auto|require|off] [-help] DIR\n"
          "       rrsync [FLAGS] -config=FILE -module=NAME\n"
          "       rrsync [FLAGS] -config=FILE -modules=NAME,NAME...\n"
          "\n"
@@ -59,7 +83,11 @@ std::string UsageText() {
          "  -no-del          Disable rsync's --delete* and --remove* options.\n"
          "  -no-lock         Avoid the single-run (per-user) lock check.\n"
          "  -no-overwrite    Prevent overwriting existing files by enforcing --ignore-existing\n"
-         "  -rsync=PATH      The rsync to run (absolute path; default /usr/bin/rsync).\n"
+         "  -rsync=PATH      The rsync to run (absolute path; default /usr/bin/rsync): an\n"
+         "                   ELF binary or a #! wrapper script.\n"
+         "  -wrapper-exec=PATH,...\n"
+         "                   What a wrapper script given as -rsync may run besides\n"
+         "                   /usr/bin/rsync (absolute paths, e.g. /usr/bin/nice).\n"
          "  -log=FILE        Log file, appended to only if it exists and is a regular file\n"
          "                   (default rrsync.log in the login directory).\n"
          "  -sandbox=MODE    Kernel confinement of rsync (mount view, capabilities, seccomp,\n"
@@ -90,7 +118,7 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
     SplitFlag(arg, &name, &value, &has_value);
     // Flags that take a value accept "-flag=VALUE" and "-flag VALUE".
     if (name == "-rsync" || name == "-log" || name == "-sandbox" || name == "-config" ||
-        name == "-module" || name == "-modules") {
+        name == "-module" || name == "-modules" || name == "-wrapper-exec") {
       std::string taken;
       if (has_value) {
         taken = std::string(value);
@@ -107,6 +135,12 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
         }
         settings->rsync_path = taken;
         settings->rsync_given = true;
+      } else if (name == "-wrapper-exec") {
+        if (!ParseWrapperExec(taken, &settings->wrapper_exec, err)) {
+          *err = "argument -wrapper-exec: " + *err;
+          return false;
+        }
+        settings->wrapper_exec_given = true;
       } else if (name == "-log") {
         if (taken.empty()) {
           *err = "argument -log: expected a file name";

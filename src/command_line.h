@@ -24,11 +24,15 @@ struct Settings {
   bool help = false;          // -help / -h
   std::string dir;            // DIR as written; relative to the login directory
   std::string rsync_path = "/usr/bin/rsync";  // -rsync=PATH, always absolute
+  // -wrapper-exec=PATH,PATH: what a -rsync that is a wrapper script may exec, besides
+  // /usr/bin/rsync (absolute paths).
+  std::vector<std::string> wrapper_exec;
   std::string log_path = "rrsync.log";        // -log=FILE; relative to the login directory
   SandboxMode sandbox = SandboxMode::kAuto;   // -sandbox=MODE
   // Whether the command line itself gave -rsync, -log and -sandbox: with -config, what the
   // command line gives wins over the config file.
   bool rsync_given = false;
+  bool wrapper_exec_given = false;
   bool log_given = false;
   bool sandbox_given = false;
   std::string config_path;           // -config=FILE: modules instead of DIR
@@ -46,6 +50,10 @@ std::string UsageText();
 // Whether `name` may name a module: letters, digits, ".", "_" and "-", not starting with "." or
 // "-", at most 64 bytes (so it is never a glob, a path or an option).
 bool IsModuleName(std::string_view name);
+
+// Splits a -wrapper-exec (or `wrapper exec`) list, separated by commas or spaces, into absolute
+// paths. Returns false with *err set for an empty list or a relative path.
+bool ParseWrapperExec(std::string_view list, std::vector<std::string>* paths, std::string* err);
 
 // "read-only", "write-only" or "read-write".
 const char* AccessName(Access access);

@@ -94,7 +94,8 @@ bool IsModuleFlagKey(const std::string& key) {
 }
 
 bool IsGlobalKey(const std::string& key) {
-  return key == "rsync" || key == "log file" || key == "syslog facility" || key == "log format" ||
+  return key == "rsync" || key == "wrapper exec" || key == "log file" ||
+         key == "syslog facility" || key == "log format" ||
          key == "sandbox" || key == "lock" || key == "syslog socket";
 }
 
@@ -180,6 +181,12 @@ class Parser {
       if (key == "rsync") config_->rsync_path = v;
       if (key == "log file") config_->log_file = v;
       if (key == "syslog socket") config_->syslog_socket = v;
+      return true;
+    }
+    if (key == "wrapper exec") {
+      std::string why;
+      if (!ParseWrapperExec(v, &config_->wrapper_exec, &why))
+        return Fail(line_no, "wrapper exec: " + why);
       return true;
     }
     if (key == "syslog facility") {
@@ -404,6 +411,7 @@ bool SettingsForModule(const Settings& command_line, const Config& config,
   settings->absolute = command_line.absolute || flag(m.absolute, d.absolute);
   // Values: what the key's own command line says wins over the file.
   if (!command_line.rsync_given) settings->rsync_path = config.rsync_path;
+  if (!command_line.wrapper_exec_given) settings->wrapper_exec = config.wrapper_exec;
   if (!command_line.sandbox_given) settings->sandbox = config.sandbox;
   if (!command_line.log_given) settings->log_path = config.log_file;
   *refuse = d.refuse_options;

@@ -39,6 +39,7 @@ struct ModuleConfig {
 struct Config {
   std::string file;                           // the file name, for messages
   std::string rsync_path = "/usr/bin/rsync";  // rsync = PATH
+  std::vector<std::string> wrapper_exec;      // wrapper exec = PATH PATH (what a wrapper runs)
   std::string log_file;                       // log file = FILE ("" = no file log)
   int syslog_facility;                        // syslog facility = NAME (default auth)
   LogFormat log_format = LogFormat::kText;    // log format = text|json

@@ -237,13 +237,15 @@ int Run(int argc, char** argv) {
   // What rsync supports matters only for a session that runs it: refused commands, `true` and
   // the probe never read the binary. An older rsync changes only the options rrsync adds, so
   // deciding again with what it lacks is enough.
-  std::string features_err;
-  bool features_known = true;
+  // When rrsync cannot tell (a wrapper script, a binary it may not read), it fails closed: every
+  // option is added, as for rsync 3.5.0 (an rsync that lacks one then refuses the session
+  // itself), and the log says why.
+  std::string features_unknown;
   if (decision.verdict == Verdict::kRunRsync) {
     RsyncFeatures actual;
-    features_known = DetectRsyncFeatures(settings.rsync_path, &actual, &features_err);
-    if (features_known && (actual.drop_devices != input.features.drop_devices ||
-                           actual.confine_root != input.features.confine_root)) {
+    if (DetectRsyncFeatures(settings.rsync_path, &actual, &features_unknown) &&
+        (actual.drop_devices != input.features.drop_devices ||
+         actual.confine_root != input.features.confine_root)) {
       input.features = actual;
       decision = Decide(input, fs);
     }
@@ -263,7 +265,6 @@ int Run(int argc, char** argv) {
     case Verdict::kRunRsync:
       break;
   }
-  if (!features_known) refuse(features_err);
   const Request& request = decision.request;
 
   // The order matters: the lock comes before pinning, because pinning may create --partial-dir
@@ -278,6 +279,7 @@ int Run(int argc, char** argv) {
   plan.write = !request.sender;
   plan.devices = input.dir == "/";
   plan.rsync_path = settings.rsync_path;
+  plan.wrapper_exec = settings.wrapper_exec;
   plan.xattrs = HasServerOption(request, 'X', "--xattrs");
   plan.open_noatime = HasServerOption(request, '\0', "--open-noatime");
   if (request.sender && settings.access == Access::kReadWrite) {
@@ -311,6 +313,8 @@ int Run(int argc, char** argv) {
     if (!report.warning.empty()) details += " warning=" + report.warning;
     for (const std::string& option : request.omitted)
       details += " omitted=" + option + "(rsync lacks it)";
+    if (!features_unknown.empty())
+      details += " options=as-for-rsync-3.5.0(" + features_unknown + ")";
     log.Accepted(host, rsync_argv, "sandbox=" + sandbox_state + details);
     audit->Accepted(AccessName(settings.access), sandbox_state,
                     details.empty() ? details : details.substr(1), rsync_argv);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -35,6 +36,12 @@ bool DetectRsyncFeatures(const std::string& rsync_path, RsyncFeatures* features,
   }
   if (!S_ISREG(st.st_mode) || st.st_size == 0) {
     *err = "rsync binary is not a regular file: " + rsync_path;
+    return false;
+  }
+  // A script (a wrapper) names none of rsync's options: absent names say nothing there.
+  char magic[4];
+  if (pread(fd.get(), magic, sizeof(magic), 0) != sizeof(magic) || memcmp(magic, "\x7f" "ELF", 4) != 0) {
+    *err = rsync_path + " is not an ELF binary";
     return false;
   }
   size_t size = static_cast<size_t>(st.st_size);

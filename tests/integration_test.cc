@@ -220,11 +220,47 @@ TEST_F(RrsyncBinaryTest, OlderRsyncGetsNoDropDOrConfineRootAndTheLogSaysSo) {
       << log;
 }
 
-TEST_F(RrsyncBinaryTest, UnreadableRsyncIsRefused) {
+TEST_F(RrsyncBinaryTest, MissingRsyncIsRefused) {
   RunResult r = Rrsync({"dir"}, "rsync --server -v . x", "/nonexistent/rsync");
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "rrsync error: unable to read rsync binary /nonexistent/rsync: No such file or "
+  EXPECT_EQ(r.err, "rrsync error: Failed to open \"/nonexistent/rsync\": No such file or "
                    "directory\n");
+}
+
+// A wrapper script as -rsync: rrsync cannot tell what it runs, so it adds every option (an rsync
+// that lacked one would refuse the session itself) and says so in the log. The sandbox lets the
+// script run what -wrapper-exec declares, and nothing else.
+TEST_F(RrsyncBinaryTest, AWrapperScriptGetsEveryOptionAndRunsWhatItDeclares) {
+  const std::string wrapper = home_ + "/rsync-wrapper";
+  WriteFile(wrapper, std::string("#!/bin/sh\nexec ") + ARGV_RECORDER + " \"$@\"\n");
+  ASSERT_EQ(chmod(wrapper.c_str(), 0755), 0);
+  WriteFile(home_ + "/rrsync.log", "");
+  RunResult r = Rrsync({"-wrapper-exec=" + std::string(ARGV_RECORDER), "dir"},
+                       "rsync --server -v . x", wrapper);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("--drop-D"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--confine-root="), std::string::npos) << r.out;
+  std::string log = ReadFile(home_ + "/rrsync.log");
+  EXPECT_NE(log.find("options=as-for-rsync-3.5.0(" + wrapper + " is not an ELF binary)"),
+            std::string::npos)
+      << log;
+  // Undeclared, the program the wrapper execs is not there to run (root: the mount view) or
+  // may not be executed (Landlock): the session fails, rsync never starts.
+  RunResult undeclared = Rrsync({"dir"}, "rsync --server -v . x", wrapper);
+  EXPECT_NE(undeclared.status, 0) << undeclared.out;
+  EXPECT_EQ(undeclared.out.find("--server"), std::string::npos) << undeclared.out;
+  EXPECT_NE(undeclared.err.find(ARGV_RECORDER), std::string::npos) << undeclared.err;
+}
+
+TEST_F(RrsyncBinaryTest, AnRsyncThatIsNeitherElfNorAScriptIsRefused) {
+  const std::string rsync = home_ + "/rsync-text";
+  WriteFile(rsync, "exec rsync \"$@\"\n");
+  ASSERT_EQ(chmod(rsync.c_str(), 0755), 0);
+  RunResult r = Rrsync({"dir"}, "rsync --server -v . x", rsync);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "rrsync error: Failed to read the ELF headers of \"" + rsync +
+                       "\": not an ELF file (the rsync to run must be an ELF binary or a #! "
+                       "script)\n");
 }
 
 // Readable (its features and ELF headers are read) but not executable: the exec fails, in the

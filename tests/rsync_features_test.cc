@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.h"
+
 namespace rrsync {
 namespace {
 
@@ -21,6 +23,19 @@ TEST(RsyncFeatures, OldRsyncLacksThem) {
   EXPECT_FALSE(f.drop_devices);
   EXPECT_FALSE(f.confine_root);
   ASSERT_TRUE(DetectRsyncFeatures(ARGV_RECORDER, &f, &err)) << err;
+  EXPECT_TRUE(f.drop_devices);
+  EXPECT_TRUE(f.confine_root);
+}
+
+// A wrapper names no options: rrsync cannot tell, and must not take that for an old rsync.
+TEST(RsyncFeatures, AScriptCannotTellAndLeavesTheFeaturesAlone) {
+  testing::TempDir tmp;
+  const std::string script = tmp / "rsync";
+  testing::WriteFile(script, "#!/bin/sh\nexec /usr/bin/rsync \"$@\"\n");
+  RsyncFeatures f;
+  std::string err;
+  EXPECT_FALSE(DetectRsyncFeatures(script, &f, &err));
+  EXPECT_EQ(err, script + " is not an ELF binary");
   EXPECT_TRUE(f.drop_devices);
   EXPECT_TRUE(f.confine_root);
 }

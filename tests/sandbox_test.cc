@@ -173,13 +173,54 @@ TEST(PlanSandboxRules, RefusesRelativePaths) {
   EXPECT_EQ(err, "Failed to plan the sandbox: the rsync path \"rsync\" is not absolute");
 }
 
-TEST(PlanSandboxRules, RefusesARsyncThatIsNotElf) {
+TEST(PlanSandboxRules, RefusesARsyncThatIsNeitherElfNorAScript) {
   TempDir tmp;
-  WriteFile(tmp / "rsync", "#!/bin/sh\n");
+  WriteFile(tmp / "rsync", "exec rsync\n");
   std::vector<SandboxRule> rules;
   std::string err;
   EXPECT_FALSE(PlanSandboxRules({tmp.path(), false, false, tmp / "rsync"}, &rules, &err));
-  EXPECT_EQ(err, "Failed to read the ELF headers of \"" + (tmp / "rsync") + "\": not an ELF file");
+  EXPECT_EQ(err, "Failed to read the ELF headers of \"" + (tmp / "rsync") +
+                     "\": not an ELF file (the rsync to run must be an ELF binary or a #! script)");
+}
+
+// A wrapper: the script, its interpreter (an ELF binary, with its loader and libraries), what it
+// declares it runs and /usr/bin/rsync may be executed; nothing else.
+TEST(PlanSandboxRules, AWrapperScriptGetsItsInterpreterAndWhatItRuns) {
+  TempDir tmp;
+  WriteFile(tmp / "rsync", "#! /bin/sh -e\nexec nice -n 19 /usr/bin/rsync \"$@\"\n");
+  SandboxPlan plan{"/srv/backup", false, false, tmp / "rsync"};
+  plan.wrapper_exec = {"/usr/bin/nice"};
+  std::vector<SandboxRule> rules;
+  std::string err;
+  ASSERT_TRUE(PlanSandboxRules(plan, &rules, &err)) << err;
+  std::set<std::string> executable;
+  for (const SandboxRule& rule : rules)
+    if (rule.access & kFsExecute) executable.insert(fs::canonical(rule.path).string());
+  RunResult readelf = RunProgram({"/usr/bin/readelf", "-l", kRsync});
+  size_t at = readelf.out.find("[Requesting program interpreter: ");
+  ASSERT_NE(at, std::string::npos);
+  std::string interp = readelf.out.substr(at + 33, readelf.out.find(']', at) - at - 33);
+  EXPECT_EQ(executable, (std::set<std::string>{
+                            fs::canonical(tmp / "rsync").string(), fs::canonical("/bin/sh").string(),
+                            fs::canonical("/usr/bin/nice").string(), fs::canonical(kRsync).string(),
+                            fs::canonical(interp).string()}));
+}
+
+TEST(PlanSandboxRules, RefusesAScriptWhoseInterpreterIsRelativeOrTooDeep) {
+  TempDir tmp;
+  WriteFile(tmp / "rsync", "#!sh\n");
+  std::vector<SandboxRule> rules;
+  std::string err;
+  EXPECT_FALSE(PlanSandboxRules({tmp.path(), false, false, tmp / "rsync"}, &rules, &err));
+  EXPECT_EQ(err, "Failed to use the #! script \"" + (tmp / "rsync") +
+                     "\": its interpreter \"sh\" is not an absolute path");
+  // Five scripts, each the interpreter of the one before: the kernel stops at four.
+  for (int i = 0; i < 5; ++i)
+    WriteFile(tmp / ("s" + std::to_string(i)), "#!" + (tmp / ("s" + std::to_string(i + 1))) + "\n");
+  WriteFile(tmp / "s5", "#!/bin/sh\n");
+  EXPECT_FALSE(PlanSandboxRules({tmp.path(), false, false, tmp / "s0"}, &rules, &err));
+  EXPECT_EQ(err, "Failed to use the #! script \"" + (tmp / "s4") +
+                     "\": too many levels of interpreters");
 }
 
 // What the rules grant outside DIR: execute only rsync and its loader, read only system files.

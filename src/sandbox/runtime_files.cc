@@ -258,6 +258,7 @@ constexpr char kLdSoCache[] = "/etc/ld.so.cache";
 constexpr char kUrandom[] = "/dev/urandom";
 constexpr char kDevNull[] = "/dev/null";
 constexpr char kLocaleDir[] = "/usr/lib/locale";
+constexpr char kDefaultRsync[] = "/usr/bin/rsync";
 
 // The soname -> path index glibc's loader consults, read once and searched in place.
 class LdSoCache {
@@ -389,7 +390,9 @@ bool AddLibraryRules(const std::string& binary_path, const ElfDependencies& bina
       if (real.empty() || std::find(found.begin(), found.end(), real) != found.end()) return;
       found.push_back(real);
       // The name the loader opens, which may pass through symlinks (/lib -> usr/lib).
-      runtime->library_names.push_back(candidate);
+      if (std::find(runtime->library_names.begin(), runtime->library_names.end(), candidate) ==
+          runtime->library_names.end())
+        runtime->library_names.push_back(candidate);
       std::string dir = Dirname(real);
       if (dirs.insert(dir).second) dir_order.push_back(dir);
       ElfDependencies deps;
@@ -419,6 +422,9 @@ bool AddLibraryRules(const std::string& binary_path, const ElfDependencies& bina
     }
   }
   for (const std::string& dir : dir_order) {
+    if (std::find(runtime->library_dirs.begin(), runtime->library_dirs.end(), dir) !=
+        runtime->library_dirs.end())
+      continue;  // another program (a wrapper's) needs it too
     rules->push_back({dir, kFsReadFile,
                       "shared libraries of the rsync binary: opened by the loader, then mapped"});
     runtime->library_dirs.push_back(dir);
@@ -431,21 +437,100 @@ bool IsFile(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Adds `rule`, or widens the rule already there for its path.
+void AddRule(std::vector<SandboxRule>* rules, const SandboxRule& rule) {
+  for (SandboxRule& r : *rules)
+    if (r.path == rule.path) {
+      r.access |= rule.access;
+      return;
+    }
+  rules->push_back(rule);
+}
+
+// The interpreter a "#!" script names: the kernel reads the first line (at most 255 bytes after
+// the "#!") and takes its first word. Sets *script false for any other file.
+bool ReadShebang(const std::string& path, bool* script, std::string* interpreter,
+                 std::string* err) {
+  *script = false;
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char head[258];
+  ssize_t n = fd.valid() ? pread(fd.get(), head, sizeof(head) - 1, 0) : -1;
+  if (n < 0) {
+    *err = "Failed to open \"" + path + "\": " + std::strerror(errno);
+    return false;
+  }
+  if (n < 2 || head[0] != '#' || head[1] != '!') return true;
+  *script = true;
+  std::string_view line(head + 2, static_cast<size_t>(n) - 2);
+  line = line.substr(0, line.find('\n'));
+  const size_t begin = line.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) {
+    *err = "Failed to use the #! script \"" + path + "\": it names no interpreter";
+    return false;
+  }
+  line.remove_prefix(begin);
+  *interpreter = std::string(line.substr(0, line.find_first_of(" \t")));
+  if ((*interpreter)[0] != '/') {
+    *err = "Failed to use the #! script \"" + path + "\": its interpreter \"" + *interpreter +
+           "\" is not an absolute path";
+    return false;
+  }
+  return true;
+}
+
+// The kernel follows at most this many "#!" interpreters before the ELF one (binfmt_script).
+constexpr int kMaxScriptDepth = 4;
+
+// What running `path` needs: for a "#!" script, the script and its interpreter chain; for an ELF
+// binary, the binary, its PT_INTERP and its libraries. Sets *script for a script.
+bool AddExecutable(const std::string& path, int depth, RuntimeFiles* runtime, bool* script,
+                   std::string* err) {
+  std::string interpreter;
+  if (!ReadShebang(path, script, &interpreter, err)) return false;
+  if (*script) {
+    if (depth == kMaxScriptDepth) {
+      *err = "Failed to use the #! script \"" + path + "\": too many levels of interpreters";
+      return false;
+    }
+    AddRule(&runtime->rules, {path, kFsExecute | kFsReadFile,
+                              "a #! script: exec'd, then read by its interpreter"});
+    bool nested;
+    return AddExecutable(interpreter, depth + 1, runtime, &nested, err);
+  }
+  ElfDependencies binary;
+  if (!ReadElfDependencies(path, &binary, err)) {
+    if (err->ends_with(": not an ELF file"))
+      *err += " (the rsync to run must be an ELF binary or a #! script)";
+    return false;
+  }
+  AddRule(&runtime->rules, {path, kFsExecute | kFsReadFile,
+                            depth == 0 ? "the rsync binary: execve needs execute and read"
+                                       : "a program the rsync wrapper runs"});
+  if (!binary.interp.empty())
+    AddRule(&runtime->rules,
+            {binary.interp, kFsExecute | kFsReadFile,
+             "the program interpreter (PT_INTERP): the kernel opens it as an exec"});
+  if (!AddLibraryRules(path, binary, runtime, err)) return false;
+  if (!binary.needed.empty() && IsFile(kLdSoCache))
+    AddRule(&runtime->rules, {kLdSoCache, kFsReadFile, "the loader's library index"});
+  return true;
+}
+
 }  // namespace
 
-bool FindRuntimeFiles(const std::string& rsync_path, RuntimeFiles* runtime, std::string* err) {
+bool FindRuntimeFiles(const std::string& rsync_path, const std::vector<std::string>& wrapper_exec,
+                      RuntimeFiles* runtime, std::string* err) {
   *runtime = RuntimeFiles();
   std::vector<SandboxRule>& rules = runtime->rules;
-  ElfDependencies binary;
-  if (!ReadElfDependencies(rsync_path, &binary, err)) return false;
-  rules.push_back({rsync_path, kFsExecute | kFsReadFile,
-                   "the rsync binary: execve needs execute and read"});
-  if (!binary.interp.empty())
-    rules.push_back({binary.interp, kFsExecute | kFsReadFile,
-                     "the program interpreter (PT_INTERP): the kernel opens it as an exec"});
-  if (!AddLibraryRules(rsync_path, binary, runtime, err)) return false;
-  if (!binary.needed.empty() && IsFile(kLdSoCache))
-    rules.push_back({kLdSoCache, kFsReadFile, "the loader's library index"});
+  bool script = false;
+  if (!AddExecutable(rsync_path, 0, runtime, &script, err)) return false;
+  // What a wrapper may exec is declared (-wrapper-exec); the default rsync always may be.
+  std::vector<std::string> programs = wrapper_exec;
+  if (script && IsFile(kDefaultRsync)) programs.push_back(kDefaultRsync);
+  for (const std::string& program : programs) {
+    bool nested;
+    if (!AddExecutable(program, 1, runtime, &nested, err)) return false;
+  }
 
   // Name mapping: rsync sends and maps user and group names; without these it silently falls
   // back to numeric ids. Only the files backend: NSS modules (sss, ldap) need sockets and
@@ -453,9 +538,6 @@ bool FindRuntimeFiles(const std::string& rsync_path, RuntimeFiles* runtime, std:
   for (const char* file : {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group"})
     if (IsFile(file))
       rules.push_back({file, kFsReadFile, "user and group name mapping (NSS files backend)"});
-  // A receiving rsync opens /dev/urandom before it creates each temporary file (seen with
-  // strace); denied, it falls back quietly to a weaker source of names. Reading random bytes
-  // discloses nothing; ioctls on the device stay denied (IOCTL_DEV is handled, never granted).
   struct stat st;
   // The locales rsync may load its LC_CTYPE from (rsync's environment gets C.UTF-8 where it
   // had none, as upstream's Python gives it): --iconv=. and the printing of names that are not
@@ -465,6 +547,9 @@ bool FindRuntimeFiles(const std::string& rsync_path, RuntimeFiles* runtime, std:
     rules.push_back({kLocaleDir, kFsReadFile, "locale data: LC_CTYPE for --iconv and names"});
     runtime->library_dirs.push_back(kLocaleDir);
   }
+  // A receiving rsync opens /dev/urandom before it creates each temporary file (seen with
+  // strace); denied, it falls back quietly to a weaker source of names. Reading random bytes
+  // discloses nothing; ioctls on the device stay denied (IOCTL_DEV is handled, never granted).
   if (stat(kUrandom, &st) == 0 && S_ISCHR(st.st_mode))
     rules.push_back({kUrandom, kFsReadFile, "random temporary file names"});
   for (const SandboxRule& rule : rules)

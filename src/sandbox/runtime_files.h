@@ -25,9 +25,12 @@ struct RuntimeFiles {
 };
 
 // Finds what `rsync_path` needs, walking its libraries the way the loader searches (RUNPATH,
-// ld.so.cache, the default directories). Returns false when the binary cannot be understood or
-// a library cannot be found: the session is refused rather than started broken.
-bool FindRuntimeFiles(const std::string& rsync_path, RuntimeFiles* runtime, std::string* err);
+// ld.so.cache, the default directories). A "#!" script (a wrapper) needs its interpreter chain
+// and the programs it runs: those in `wrapper_exec`, and /usr/bin/rsync. Returns false when a
+// program cannot be understood or a library cannot be found: the session is refused rather
+// than started broken.
+bool FindRuntimeFiles(const std::string& rsync_path, const std::vector<std::string>& wrapper_exec,
+                      RuntimeFiles* runtime, std::string* err);
 
 }  // namespace rrsync
 

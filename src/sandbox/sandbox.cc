@@ -140,7 +140,7 @@ std::vector<SandboxRule> RulesFor(const SandboxPlan& plan, const RuntimeFiles& r
 bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err) {
   rules->clear();
   RuntimeFiles runtime;
-  if (!CheckPlanPaths(plan, err) || !FindRuntimeFiles(plan.rsync_path, &runtime, err)) return false;
+  if (!CheckPlanPaths(plan, err) || !FindRuntimeFiles(plan.rsync_path, plan.wrapper_exec, &runtime, err)) return false;
   *rules = RulesFor(plan, runtime);
   return true;
 }
@@ -223,7 +223,7 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   bool runtime_found = false;
   auto find_runtime = [&]() {
     if (!runtime_found)
-      runtime_found = CheckPlanPaths(plan, err) && FindRuntimeFiles(plan.rsync_path, &runtime, err);
+      runtime_found = CheckPlanPaths(plan, err) && FindRuntimeFiles(plan.rsync_path, plan.wrapper_exec, &runtime, err);
     return runtime_found;
   };
 

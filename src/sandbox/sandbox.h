@@ -31,6 +31,8 @@ struct SandboxPlan {
   bool write = false;      // a push: rsync may create, change and remove inside dir
   bool devices = false;    // may create device nodes (only when dir is "/")
   std::string rsync_path;  // absolute path of the rsync binary that will be exec'd
+  // What rsync_path may exec when it is a wrapper (-wrapper-exec): absolute paths.
+  std::vector<std::string> wrapper_exec = {};
   bool xattrs = false;        // -X: trusted.* and security.capability need capabilities
   bool open_noatime = false;  // --open-noatime: O_NOATIME on others' files needs FOWNER
   // A pull by a read-write key that writes in DIR, as upstream allows: it removes the files it
