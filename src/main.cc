@@ -118,20 +118,28 @@ bool HasServerOption(const Request& request, char short_name, std::string_view l
 }
 
 int Run(int argc, char** argv) {
-  Settings settings;
-  std::string err;
-  if (!ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc), &settings, &err)) Die(err);
-  if (settings.help) {
-    std::fputs(UsageText().c_str(), stdout);
-    return kExitOk;
-  }
-
   // Only these variables are read: anything else could come from the client (AcceptEnv).
   const char* command_env = getenv("SSH_ORIGINAL_COMMAND");
   const std::string host = ClientHost(getenv("SSH_CONNECTION"));
   std::optional<std::string> command;
   if (command_env != nullptr) command = command_env;
   const std::string logged_command = command.value_or("");
+
+  Settings settings;
+  std::string err;
+  if (!ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc), &settings, &err)) {
+    // A broken authorized_keys line refuses every session: syslog, with the defaults, and the
+    // default log file (if it exists) say so; a -log=FILE among broken flags is not trusted.
+    AuditLog bad_flags{AuditLogOptions()};
+    bad_flags.set_facts(GatherFacts());
+    bad_flags.Refused(err, logged_command);
+    SessionLog(Settings().log_path).Refused(host, err, logged_command);
+    Die(err);
+  }
+  if (settings.help) {
+    std::fputs(UsageText().c_str(), stdout);
+    return kExitOk;
+  }
 
   const bool configured = !settings.config_path.empty();
   Config config;
@@ -225,10 +233,8 @@ int Run(int argc, char** argv) {
   if (getcwd(cwd, sizeof(cwd)) == nullptr) Die("unable to read the login directory");
   DecisionInput input;
   input.settings = &settings;
-  if (!ResolveRealPath(fs, cwd, settings.dir, &input.dir, &err) || !fs.IsDirectory(input.dir)) {
-    if (configured) refuse("Restricted directory does not exist!");
-    Die("Restricted directory does not exist!");
-  }
+  if (!ResolveRealPath(fs, cwd, settings.dir, &input.dir, &err) || !fs.IsDirectory(input.dir))
+    refuse("Restricted directory does not exist!");
   if (chdir(input.dir.c_str()) != 0)
     refuse(std::string("unable to chdir to restricted dir: ") + strerror(errno));
 
@@ -348,17 +354,9 @@ int Run(int argc, char** argv) {
     if (!pin(pinner.emplace(input.dir, request, ProcSelfFdWorks()), &rsync_argv, &refusal))
       refuse(refusal);
     inherited = pinner->InheritedFds();
-    // Nothing to hold: become rsync (confine, log, exec).
-    if (!lock.valid() && !list_modules) {
-      if (!ApplySandbox(sandbox, &report, &sandbox_err)) refuse(sandbox_err);
-      log_accepted(report);
-      std::string exec_err;
-      ExecRsync(settings.rsync_path, rsync_argv, inherited, &exec_err);
-      Die(exec_err);
-    }
-    // Holding the lock: rsync runs as a child, confined there, and we wait for it; so too for
-    // the listing, whose directory is removed afterwards. Outside rsync's sandbox, this process
-    // keeps the lock and logs how rsync ended.
+    // rsync runs as a child, confined there, and this process waits for it outside rsync's
+    // sandbox: it keeps the lock if there is one, removes the listing's directory, and logs how
+    // every session ended (exit status and duration), pulls included.
     pid = SpawnRsync(settings.rsync_path, rsync_argv, inherited, sandbox, &report, &spawn_err);
     if (pid < 0) refuse(spawn_err);
   }
@@ -366,6 +364,7 @@ int Run(int argc, char** argv) {
   ForwardTerminationSignals(pid);
   int status = WaitForChild(pid);
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  log.Finished(host, status, took.count());
   audit->Finished(status, took.count());
   listing.Remove();
   return status;

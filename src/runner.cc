@@ -104,15 +104,6 @@ __attribute__((no_sanitize("address"))) int SpawnedChild(void* arg) {
 
 }  // namespace
 
-void ExecRsync(const std::string& rsync_path, const std::vector<std::string>& argv,
-               const std::vector<int>& inherited, std::string* err) {
-  std::vector<char*> args = ArgvPointers(argv);
-  int error = 0;
-  ExecStep step = ExecOnly(rsync_path.c_str(), args.data(), inherited.data(), inherited.size(),
-                           nullptr, &error);
-  *err = ExecFailure(step, error, rsync_path);
-}
-
 pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& argv,
                  const std::vector<int>& inherited, const PreparedSandbox& sandbox,
                  SandboxReport* report, std::string* err) {

@@ -20,17 +20,12 @@ enum class LockResult { kLocked, kBusy, kUnsupported };
 // convenience that keeps two pushes apart, not a security control.
 LockResult LockDirectory(const std::string& dir, UniqueFd* lock);
 
-// Replaces this process with rsync: `inherited` descriptors stay open for rsync (the pins its
-// /proc/self/fd/N arguments name), every other descriptor above 2 is closed. Returns only on
-// failure, with *err set.
-void ExecRsync(const std::string& rsync_path, const std::vector<std::string>& argv,
-               const std::vector<int>& inherited, std::string* err);
-
 // Starts rsync in a child that shares this process's memory until it execs (clone with
 // CLONE_VM | CLONE_VFORK, as posix_spawn does): no page tables are copied, and this process
 // resumes once the child has exec'd or failed. Between the two the child makes system calls
 // only: it applies `sandbox` (ApplySandboxSyscalls) and lets only `inherited` descriptors reach
-// rsync, as ExecRsync does. Returns the child's pid and fills *report (the sandbox in force);
+// rsync (the pins its /proc/self/fd/N arguments name; every other descriptor above 2 is closed
+// at the exec). Returns the child's pid and fills *report (the sandbox in force);
 // or -1 with *err set when the child failed before rsync ran (it has been reaped).
 pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& argv,
                  const std::vector<int>& inherited, const PreparedSandbox& sandbox,

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 
 #include "escape.h"
@@ -66,6 +67,14 @@ void SessionLog::Refused(const std::string& host, const std::string& reason,
   Write(Now() + " " + EscapeUntrusted(host, 64) + " refused " +
         EscapeUntrusted(PythonRepr(reason)) + " command " +
         EscapeUntrusted(PythonRepr(command), kMaxLoggedCommand) + "\n");
+}
+
+void SessionLog::Finished(const std::string& host, int status, double seconds) {
+  if (!fd_.valid()) return;
+  char took[32];
+  std::snprintf(took, sizeof(took), "%.3f", seconds);
+  Write(Now() + " " + EscapeUntrusted(host, 64) + " finished status=" + std::to_string(status) +
+        " seconds=" + took + "\n");
 }
 
 std::string ClientHost(const char* ssh_connection) {

@@ -23,6 +23,9 @@ class SessionLog {
                 const std::string& notes);
   // "... HOST refused 'REASON' command 'SSH_ORIGINAL_COMMAND'".
   void Refused(const std::string& host, const std::string& reason, const std::string& command);
+  // "... HOST finished status=N seconds=S" once rsync has ended (N: its exit status, or 128
+  // plus the signal that ended it).
+  void Finished(const std::string& host, int status, double seconds);
 
  private:
   void Write(const std::string& line);

@@ -185,17 +185,18 @@ TEST_F(RrsyncBinaryTest, LogsAcceptedAndRefusedSessionsOnlyToAnExistingFile) {
   std::vector<std::string> lines;
   for (size_t pos = 0, end; (end = log.find('\n', pos)) != std::string::npos; pos = end + 1)
     lines.push_back(log.substr(pos, end - pos));
-  ASSERT_EQ(lines.size(), 2u) << log;
+  ASSERT_EQ(lines.size(), 3u) << log;
   EXPECT_NE(lines[0].find(" 192.0.2.7 run ['" + std::string(ARGV_RECORDER) + "', '--server', "
                           "'--sender', '-v', '--confine-root=" + dir_ + "', '--', '.', "
                           "'/proc/self/fd/"),
             std::string::npos)
       << lines[0];
   EXPECT_NE(lines[0].find(" sandbox="), std::string::npos) << lines[0];
-  EXPECT_NE(lines[1].find(" 192.0.2.7 refused 'sending to read-only server is not allowed' "
+  EXPECT_NE(lines[1].find(" 192.0.2.7 finished status=0 seconds="), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find(" 192.0.2.7 refused 'sending to read-only server is not allowed' "
                           "command 'rsync --server -v . x\\n12:00:00 forged line'"),
             std::string::npos)
-      << lines[1];
+      << lines[2];
 }
 
 TEST_F(RrsyncBinaryTest, NeverLogsThroughASymlink) {
@@ -218,6 +219,31 @@ TEST_F(RrsyncBinaryTest, OlderRsyncGetsNoDropDOrConfineRootAndTheLogSaysSo) {
   EXPECT_NE(log.find("omitted=--drop-D(rsync lacks it) omitted=--confine-root(rsync lacks it)"),
             std::string::npos)
       << log;
+}
+
+// Every refusal is logged (issue 14): a broken flag (in the default log file: the flags cannot
+// be trusted to name another) and a missing DIR, with or without -config.
+TEST_F(RrsyncBinaryTest, RefusalsBeforeTheCommandIsReadAreLoggedToo) {
+  WriteFile(home_ + "/rrsync.log", "");
+  RunResult flag = Rrsync({"-read-only", "dir"}, "rsync --server --sender -v . x");
+  EXPECT_EQ(flag.status, 1);
+  RunResult missing = Rrsync({"-ro", "no-such-dir"}, "rsync --server --sender -v . x");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "rrsync error: Restricted directory does not exist!\n");
+  std::string log = ReadFile(home_ + "/rrsync.log");
+  EXPECT_NE(log.find(" refused "), std::string::npos) << log;
+  EXPECT_NE(log.find("-read-only"), std::string::npos) << log;
+  EXPECT_NE(log.find("Restricted directory does not exist!"), std::string::npos) << log;
+}
+
+// Every session that runs rsync ends with a finished line, a read-only pull included (rrsync
+// waits for rsync instead of becoming it).
+TEST_F(RrsyncBinaryTest, APullGetsAFinishedLine) {
+  WriteFile(home_ + "/rrsync.log", "");
+  RunResult r = Rrsync({"-ro", "-sandbox=off", "dir"}, "rsync --server --sender -v . file");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string log = ReadFile(home_ + "/rrsync.log");
+  EXPECT_NE(log.find(" finished status=0 seconds="), std::string::npos) << log;
 }
 
 TEST_F(RrsyncBinaryTest, MissingRsyncIsRefused) {
