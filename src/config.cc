@@ -86,11 +86,31 @@ bool IsOptionTerm(std::string_view term) {
   return true;
 }
 
-// Module keys, allowed in a [module] and, as defaults, in the global section.
+// Module keys, allowed in a [module] and, as defaults, in the global section. "munge
+// symlinks" is rsyncd.conf's name for "munge links".
 bool IsModuleFlagKey(const std::string& key) {
   return key == "read only" || key == "write only" || key == "no delete" || key == "no overwrite" ||
-         key == "munge links" || key == "absolute" || key == "refuse options" ||
-         key == "allow options";
+         key == "munge links" || key == "munge symlinks" || key == "absolute" ||
+         key == "refuse options" || key == "allow options";
+}
+
+// rsyncd.conf(5)'s keys that mean nothing here (a daemon's, or rsync's own module settings that
+// a forced command does not apply): named in a warning, not fatal, so that a module copied from
+// an rsyncd.conf works. What would loosen or widen a module (uid, gid, hosts allow) is ignored
+// the same way: rrsync's restrictions are its own keys and flags.
+bool IsIgnoredRsyncdKey(const std::string& key) {
+  static const char* const kKeys[] = {
+      "address", "auth users", "charset", "daemon chroot", "daemon gid", "daemon uid",
+      "dont compress", "exclude", "exclude from", "fake super", "filter", "forward lookup",
+      "gid", "hosts allow", "hosts deny", "ignore errors", "ignore nonreadable", "include",
+      "include from", "incoming chmod", "list", "listen backlog", "lock file", "max connections",
+      "max verbosity", "motd file", "name converter", "numeric ids", "outgoing chmod", "pid file",
+      "port", "post-xfer exec", "pre-xfer exec", "reverse lookup", "secrets file",
+      "socket options", "strict modes", "syslog tag", "temp dir", "timeout", "transfer logging",
+      "uid", "use chroot", "early exec", "open noatime", "daemon syslog facility", "proxy protocol"};
+  for (const char* k : kKeys)
+    if (key == k) return true;
+  return false;
 }
 
 bool IsGlobalKey(const std::string& key) {
@@ -98,6 +118,19 @@ bool IsGlobalKey(const std::string& key) {
          key == "syslog facility" || key == "log format" ||
          key == "sandbox" || key == "lock" || key == "syslog socket";
 }
+
+}  // namespace
+
+bool ModuleIsReadOnly(const ModuleFlags& module, const ModuleFlags& defaults,
+                      bool write_only_given) {
+  const std::optional<bool> read_only = module.read_only ? module.read_only : defaults.read_only;
+  if (read_only) return *read_only;
+  // rsyncd.conf(5): "The default is for all modules to be read only". A module that is write
+  // only (by its own key or the key's -wo) would then allow nothing: it means upload only.
+  return !(write_only_given || module.write_only.value_or(defaults.write_only.value_or(false)));
+}
+
+namespace {
 
 class Parser {
  public:
@@ -173,6 +206,12 @@ class Parser {
     }
     if (IsModuleFlagKey(key))
       return ModuleFlag(module_ ? &module_->flags : &config_->defaults, key, v, line_no);
+    if (key == "comment") return true;  // rsyncd.conf's description of a module
+    if (IsIgnoredRsyncdKey(key)) {
+      config_->warnings.push_back(file_ + ":" + std::to_string(line_no) + ": rsyncd.conf key '" +
+                                  key + "' has no effect here (ignored)");
+      return true;
+    }
     if (!IsGlobalKey(key)) return Fail(line_no, "unknown key '" + key + "'");
     if (module_) return Fail(line_no, "'" + key + "' is a global setting, not a module one");
     if (key == "rsync" || key == "log file" || key == "syslog socket") {
@@ -202,7 +241,8 @@ class Parser {
       } else if (f == "json") {
         config_->log_format = LogFormat::kJson;
       } else {
-        return Fail(line_no, "log format must be text or json, not '" + v + "'");
+        return Fail(line_no, "log format must be text or json, not '" + v +
+                                 "' (rsyncd.conf's format strings have no meaning here)");
       }
       return true;
     }
@@ -247,7 +287,11 @@ class Parser {
     if (key == "write only") flags->write_only = b;
     if (key == "no delete") flags->no_delete = b;
     if (key == "no overwrite") flags->no_overwrite = b;
-    if (key == "munge links") flags->munge_links = b;
+    if (key == "munge links" || key == "munge symlinks") {
+      if (flags->munge_links.has_value())
+        return Fail(line_no, "munge links and munge symlinks are the same key: give one");
+      flags->munge_links = b;
+    }
     if (key == "absolute") flags->absolute = b;
     return true;
   }
@@ -255,7 +299,7 @@ class Parser {
   bool Finish() {
     for (const ModuleConfig& m : config_->modules) {
       if (m.path.empty()) return Fail(m.line, "module [" + m.name + "] has no path");
-      bool ro = m.flags.read_only.value_or(config_->defaults.read_only.value_or(false));
+      bool ro = ModuleIsReadOnly(m.flags, config_->defaults);
       bool wo = m.flags.write_only.value_or(config_->defaults.write_only.value_or(false));
       if (ro && wo) return Fail(m.line, "module [" + m.name + "] is both read only and write only");
     }
@@ -394,7 +438,8 @@ bool SettingsForModule(const Settings& command_line, const Config& config,
   *settings = command_line;
   settings->dir = module.path;
   // Restrictions add up: the command line can only narrow what the module allows.
-  bool read_only = command_line.access == Access::kReadOnly || flag(m.read_only, d.read_only);
+  bool read_only = command_line.access == Access::kReadOnly ||
+                   ModuleIsReadOnly(m, d, command_line.access == Access::kWriteOnly);
   bool write_only = command_line.access == Access::kWriteOnly || flag(m.write_only, d.write_only);
   if (read_only && write_only) {
     *err = "module " + module.name + " is read only and write only at once (" + config.file + ":" +

@@ -48,11 +48,18 @@ struct Config {
   std::string syslog_socket = "/dev/log";     // syslog socket = PATH (for tests; see CONFIG.md)
   ModuleFlags defaults;                       // module settings given in the global section
   std::vector<ModuleConfig> modules;
+  std::vector<std::string> warnings;  // "FILE:LINE: ..." for rsyncd.conf keys that do nothing here
 
   Config();
   // The module called `name`, or nullptr.
   const ModuleConfig* FindModule(std::string_view name) const;
 };
+
+// Whether a module is read only: its own "read only", else the global one, else yes (as
+// rsyncd.conf(5)), except for a module that is write only ("write only", or -wo on the key's
+// line: `write_only_given`) and says nothing of "read only".
+bool ModuleIsReadOnly(const ModuleFlags& module, const ModuleFlags& defaults,
+                      bool write_only_given = false);
 
 // Parses the text of a config file. `file` names it in messages, which read
 // "FILE:LINE: reason". Pure: touches nothing outside its arguments.

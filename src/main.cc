@@ -319,6 +319,7 @@ int Run(int argc, char** argv) {
     if (!report.warning.empty()) details += " warning=" + report.warning;
     for (const std::string& option : request.omitted)
       details += " omitted=" + option + "(rsync lacks it)";
+    for (const std::string& warning : config.warnings) details += " config-warning=" + warning;
     if (!features_unknown.empty())
       details += " options=as-for-rsync-3.5.0(" + features_unknown + ")";
     log.Accepted(host, rsync_argv, "sandbox=" + sandbox_state + details);

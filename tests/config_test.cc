@@ -136,7 +136,8 @@ TEST(ConfigErrors, EachMessageNamesFileAndLine) {
   EXPECT_EQ(ParseError("[m]\npath = /m\nlog file = /x\n"),
             "/etc/rrsync.conf:3: 'log file' is a global setting, not a module one");
   EXPECT_EQ(ParseError("log format = xml\n"),
-            "/etc/rrsync.conf:1: log format must be text or json, not 'xml'");
+            "/etc/rrsync.conf:1: log format must be text or json, not 'xml' (rsyncd.conf's format "
+            "strings have no meaning here)");
   EXPECT_EQ(ParseError("sandbox = maybe\n"),
             "/etc/rrsync.conf:1: sandbox must be auto, require or off, not 'maybe'");
   EXPECT_EQ(ParseError("syslog facility = kern\n"),
@@ -186,7 +187,7 @@ TEST(SettingsForModule, TheModuleGivesDirAndFlags) {
       "rsync = /opt/rsync\nsandbox = require\nlog file = /var/log/r.log\nno overwrite = yes\n"
       "refuse options = z\n"
       "[ro]\npath = /srv/ro\nread only = yes\nrefuse options = c\nallow options = z\n"
-      "[rw]\npath = /srv/rw\nno overwrite = no\nmunge links = yes\n");
+      "[rw]\npath = /srv/rw\nread only = no\nno overwrite = no\nmunge links = yes\n");
   Settings s;
   std::vector<std::string> refuse, allow;
   std::string err;
@@ -210,9 +211,53 @@ TEST(SettingsForModule, TheModuleGivesDirAndFlags) {
   EXPECT_TRUE(s.munge_links);
 }
 
+// As rsyncd.conf(5): a module is read only unless it says otherwise; one that says only
+// "write only = yes" is an upload module.
+TEST(SettingsForModule, AModuleIsReadOnlyByDefaultAsInRsyncdConf) {
+  Config c = Parsed(
+      "[plain]\npath = /p\n[up]\npath = /u\nwrite only = yes\n[open]\npath = /o\n"
+      "read only = no\n");
+  Settings s;
+  std::vector<std::string> refuse, allow;
+  std::string err;
+  for (const auto& [name, access] : {std::pair{"plain", Access::kReadOnly},
+                                     std::pair{"up", Access::kWriteOnly},
+                                     std::pair{"open", Access::kReadWrite}}) {
+    ASSERT_TRUE(SettingsForModule(CommandLine({"-config=/c", std::string("-module=") + name}), c,
+                                  *c.FindModule(name), &s, &refuse, &allow, &err))
+        << err;
+    EXPECT_EQ(s.access, access) << name;
+  }
+  // A global "read only = no" makes every module read-write unless it says otherwise.
+  Config open = Parsed("read only = no\n[m]\npath = /m\n");
+  ASSERT_TRUE(SettingsForModule(CommandLine({"-config=/c", "-module=m"}), open,
+                                *open.FindModule("m"), &s, &refuse, &allow, &err));
+  EXPECT_EQ(s.access, Access::kReadWrite);
+}
+
+// A module copied from an rsyncd.conf: its own words work, the daemon's are ignored with a
+// warning that names them.
+TEST(ParseConfig, TakesRsyncdConfModules) {
+  Config c = Parsed(
+      "[m]\npath = /m\ncomment = nightly dumps\nmunge symlinks = yes\nuse chroot = yes\n"
+      "max connections = 4\n");
+  ASSERT_EQ(c.modules.size(), 1u);
+  EXPECT_EQ(c.modules[0].flags.munge_links, std::optional<bool>(true));
+  EXPECT_EQ(c.warnings,
+            (std::vector<std::string>{
+                "/etc/rrsync.conf:5: rsyncd.conf key 'use chroot' has no effect here (ignored)",
+                "/etc/rrsync.conf:6: rsyncd.conf key 'max connections' has no effect here "
+                "(ignored)"}));
+  EXPECT_EQ(ParseError("[m]\npath = /m\nmunge links = no\nmunge symlinks = yes\n"),
+            "/etc/rrsync.conf:4: munge links and munge symlinks are the same key: give one");
+  // Still refused: what neither rrsync nor rsyncd.conf knows.
+  EXPECT_EQ(ParseError("[m]\npath = /m\ncolour = blue\n"),
+            "/etc/rrsync.conf:3: unknown key 'colour'");
+}
+
 TEST(SettingsForModule, CommandLineRestrictionsAddUpAndItsValuesWin) {
   Config c = Parsed(
-      "sandbox = require\nlock = no\n[rw]\npath = /srv/rw\n[ro]\npath = /r\n"
+      "sandbox = require\nlock = no\n[rw]\npath = /srv/rw\nread only = no\n[ro]\npath = /r\n"
       "read only = yes\n");
   Settings s;
   std::vector<std::string> refuse, allow;
@@ -231,7 +276,13 @@ TEST(SettingsForModule, CommandLineRestrictionsAddUpAndItsValuesWin) {
                                  *c.FindModule("ro"), &s, &refuse, &allow, &err));
   EXPECT_EQ(
       err,
-      "module ro is read only and write only at once (/etc/rrsync.conf:5 and the command line)");
+      "module ro is read only and write only at once (/etc/rrsync.conf:6 and the command line)");
+  // -wo on the key's line and a module that says nothing of "read only": an upload module.
+  Config plain = Parsed("[m]\npath = /m\n");
+  ASSERT_TRUE(SettingsForModule(CommandLine({"-wo", "-config=/c", "-module=m"}), plain,
+                                *plain.FindModule("m"), &s, &refuse, &allow, &err))
+      << err;
+  EXPECT_EQ(s.access, Access::kWriteOnly);
 }
 
 class ConfigFileTest : public ::testing::Test {
