@@ -165,7 +165,9 @@ TEST_F(AuditTest, ServerSettingsThatLetClientsInjectEnvironment) {
   EXPECT_EQ(Problems(findings),
             (std::vector<std::string>{"FAIL sshd.permit_user_environment", "FAIL sshd.accept_env"}))
       << FormatAuditText(findings);
-  EXPECT_EQ(FindCheck(findings, "sshd.accept_env", AuditStatus::kFail)->message,
+  const AuditFinding* accept_env = FindCheck(findings, "sshd.accept_env", AuditStatus::kFail);
+  ASSERT_NE(accept_env, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(accept_env->message,
             "AcceptEnv lets clients set variables the shell or loader obey: LD_* (matches "
             "LD_PRELOAD)");
 }
@@ -187,12 +189,18 @@ TEST_F(AuditTest, BrokenKeyLines) {
             (std::vector<std::string>{"FAIL key.rrsync_dir", "FAIL key.rrsync_path",
                                       "WARN key.log_file", "FAIL key.log_file", "FAIL user.shell"}))
       << FormatAuditText(findings);
-  EXPECT_EQ(FindCheck(findings, "key.rrsync_dir", AuditStatus::kFail)->message,
+  const AuditFinding* dir = FindCheck(findings, "key.rrsync_dir", AuditStatus::kFail);
+  ASSERT_NE(dir, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(dir->message,
             "DIR \"" + dir_ + "/missing\" does not exist");
-  EXPECT_EQ(FindCheck(findings, "key.rrsync_path", AuditStatus::kFail)->message,
+  const AuditFinding* path = FindCheck(findings, "key.rrsync_path", AuditStatus::kFail);
+  ASSERT_NE(path, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(path->message,
             "\"" + dir_ + "/open\" (on the way to " + dir_ +
                 "/open/rrsync) is writable by group or others");
-  EXPECT_EQ(FindCheck(findings, "key.log_file", AuditStatus::kFail)->subject,
+  const AuditFinding* log = FindCheck(findings, "key.log_file", AuditStatus::kFail);
+  ASSERT_NE(log, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(log->subject,
             "bk: ~/.ssh/authorized_keys line 3");
 }
 
@@ -207,7 +215,9 @@ TEST_F(AuditTest, AShellKeyBesideRrsyncKeysAndWeakFlags) {
             (std::vector<std::string>{"WARN key.without_command", "WARN key.rrsync_path",
                                       "WARN key.sandbox"}))
       << FormatAuditText(findings);
-  EXPECT_EQ(FindCheck(findings, "key.without_command", AuditStatus::kWarn)->message,
+  const AuditFinding* bare = FindCheck(findings, "key.without_command", AuditStatus::kWarn);
+  ASSERT_NE(bare, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(bare->message,
             "key (bob@desk) has no forced command: it opens a shell for bk");
 }
 
