@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "admin_authorized_keys.h"
+#include "admin_login_files.h"
 #include "admin_process.h"
 #include "rsync_features.h"
 
@@ -143,32 +144,6 @@ constexpr const char* kDangerousEnv[] = {"LD_PRELOAD",
                                          "SSH_USER_AUTH",
                                          "POPT_ALIASES"};
 
-// Expands sshd's AuthorizedKeysFile tokens (%h %u %U %%) and makes the result absolute.
-std::string ExpandKeysFile(const std::string& pattern, const PasswdEntry& user) {
-  std::string out;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '%' && i + 1 < pattern.size()) {
-      char t = pattern[++i];
-      if (t == 'h')
-        out += user.home;
-      else if (t == 'u')
-        out += user.name;
-      else if (t == 'U')
-        out += std::to_string(user.uid);
-      else if (t == '%')
-        out += '%';
-      else {
-        out += '%';
-        out += t;
-      }
-    } else {
-      out += pattern[i];
-    }
-  }
-  if (out.empty() || out[0] != '/') out = user.home + "/" + out;
-  return out;
-}
-
 struct RrsyncCommand {
   std::string binary;
   std::vector<std::string> flags;
@@ -228,9 +203,16 @@ std::string FindInPath(const std::string& name) {
   return "";
 }
 
+// A DIR a key lets the client write to, and the key line that says so.
+struct WritableDir {
+  std::string dir;      // as the key (or the module) names it, absolute
+  std::string subject;  // the key line, for the report
+};
+
 struct UserAudit {
   bool has_rrsync_key = false;
-  std::vector<std::string> writable_dirs;  // DIRs of keys that allow uploads
+  bool user_rc = false;  // some key lets sshd run ~/.ssh/rc
+  std::vector<WritableDir> writable_dirs;
   std::set<std::string> rsync_paths;
 };
 
@@ -321,7 +303,7 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
               "module " + Display(name) + ": path \"" + Display(module->path) + "\" does not exist");
         } else if (!module->flags.read_only.value_or(config.defaults.read_only.value_or(false)) &&
                    !cmd.read_only) {
-          state->writable_dirs.push_back(RealPath(module->path));
+          state->writable_dirs.push_back({module->path, subject});
         }
       }
       if (all_there) {
@@ -335,7 +317,7 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
   } else {
     Add(findings, AuditStatus::kPass, "key.rrsync_dir", subject,
         "DIR " + Display(real_dir) + " exists");
-    if (!cmd.read_only) state->writable_dirs.push_back(real_dir);
+    if (!cmd.read_only) state->writable_dirs.push_back({dir, subject});
   }
   for (const std::string& u : cmd.unknown) {
     Add(findings, AuditStatus::kWarn, "key.rrsync_option", subject,
@@ -381,21 +363,9 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
 }
 
 void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
-               std::vector<AuditFinding>* findings, std::set<std::string>* rsync_paths) {
-  std::vector<std::string> files;
-  auto it = sshd.values.find("authorizedkeysfile");
-  if (it != sshd.values.end()) {
-    for (const std::string& value : it->second) {
-      std::vector<std::string> words;
-      std::string ignored;
-      if (!SplitShellWords(value, &words, &ignored)) words = {value};
-      for (const std::string& w : words) {
-        if (w != "none") files.push_back(ExpandKeysFile(w, user));
-      }
-    }
-  } else {
-    files = {user.home + "/.ssh/authorized_keys"};
-  }
+               const std::string& pam_sshd, std::vector<AuditFinding>* findings,
+               std::set<std::string>* rsync_paths) {
+  const std::vector<std::string> files = AuthorizedKeysFiles(sshd, user);
   UserAudit state;
   std::vector<AuditFinding> user_findings;
   int keys = 0;
@@ -428,7 +398,26 @@ void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
             "line not understood (" + parse_err + "): check it by hand");
         continue;
       }
+      // restrict turns user rc off unless user-rc turns it back on.
+      if (key.Find("no-user-rc") == nullptr &&
+          (key.Find("restrict") == nullptr || key.Find("user-rc") != nullptr)) {
+        state.user_rc = true;
+      }
       AuditKeyLine(sshd, user, where, key, &state, &user_findings);
+    }
+  }
+  if (!state.writable_dirs.empty()) {
+    LoginFileContext context;
+    context.user_rc = state.user_rc;
+    context.pam_user_env = !pam_sshd.empty() && PamReadsUserEnvironment(pam_sshd);
+    const std::vector<LoginFile> login_files = LoginFilesFor(sshd, user, context);
+    for (const WritableDir& w : state.writable_dirs) {
+      std::vector<LoginFile> below = LoginFilesBelow(w.dir, login_files);
+      if (below.empty()) continue;
+      Add(&user_findings, AuditStatus::kFail, "key.login_files", w.subject,
+          "DIR \"" + Display(w.dir) + "\" is writable and holds files sshd or the login shell " +
+              "read for " + user.name + ": " + Display(DescribeLoginFiles(below, user.home), 600) +
+              ": one upload there opens a shell; use -ro or a DIR that holds none of them");
     }
   }
   if (!named && user.uid != 0 && !state.has_rrsync_key) return;
@@ -449,15 +438,10 @@ void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
         "login shell " + Display(user.shell) +
             " refuses to run commands, so sshd cannot start rrsync: use /bin/sh");
   } else if (shell == "bash" || shell == "rbash") {
-    bool home_exposed = false;
-    for (const std::string& d : state.writable_dirs) {
-      if (IsWithin(RealPath(user.home), d)) home_exposed = true;
-    }
-    Add(findings, home_exposed ? AuditStatus::kFail : AuditStatus::kWarn, "user.shell", user.name,
-        std::string("login shell is bash, which reads ~/.bashrc before the forced command") +
-            (home_exposed ? " and the home directory is inside a writable DIR: a client can "
-                            "upload a .bashrc and run anything"
-                          : ": use /bin/sh (see BASH SECURITY ISSUE in rrsync(1))"));
+    // A writable DIR holding ~/.bashrc is a FAIL of its own (key.login_files); this is advice.
+    Add(findings, AuditStatus::kWarn, "user.shell", user.name,
+        "login shell is bash, which reads ~/.bashrc before the forced command: use /bin/sh (see "
+        "BASH SECURITY ISSUE in rrsync(1))");
   } else {
     Add(findings, AuditStatus::kPass, "user.shell", user.name,
         "login shell " + Display(user.shell));
@@ -674,7 +658,7 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
   std::vector<PasswdEntry> entries = ParsePasswd(passwd_text);
   std::set<std::string> rsync_paths = {options.rsync};
   if (options.users.empty()) {
-    for (const PasswdEntry& e : entries) AuditUser(sshd, e, e.uid == 0, findings, &rsync_paths);
+    for (const PasswdEntry& e : entries) AuditUser(sshd, e, e.uid == 0, options.pam_sshd, findings, &rsync_paths);
   } else {
     for (const std::string& name : options.users) {
       auto it = std::find_if(entries.begin(), entries.end(),
@@ -683,7 +667,7 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
         *err = "no such user \"" + name + "\" in " + options.passwd;
         return false;
       }
-      AuditUser(sshd, *it, true, findings, &rsync_paths);
+      AuditUser(sshd, *it, true, options.pam_sshd, findings, &rsync_paths);
     }
   }
 

@@ -66,6 +66,7 @@ struct AuditOptions {
   std::string sshd_config;  // passed as `sshd -T -f FILE` when not empty
   std::string passwd = "/etc/passwd";
   std::string rsync = "/usr/bin/rsync";
+  std::string pam_sshd = "/etc/pam.d/sshd";  // sshd's PAM stack (pam_env user_readenv=1); empty: none
 };
 
 // Runs every check. Returns false and fills *err only when the audit itself could not run

@@ -149,7 +149,106 @@ TEST_F(AuditTest, BashWithTheHomeInsideAWritableDirFails) {
   Passwd("/bin/bash");
   Keys("bk", RrsyncLine("restrict,", dir_ + "/bk"));
   std::vector<AuditFinding> findings = Audit();
-  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL user.shell"})
+  EXPECT_EQ(Problems(findings),
+            (std::vector<std::string>{"FAIL key.login_files", "WARN user.shell"}))
+      << FormatAuditText(findings);
+  const AuditFinding* exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+  ASSERT_NE(exposed, nullptr);
+  EXPECT_NE(exposed->message.find("~/.bashrc (bash)"), std::string::npos) << exposed->message;
+}
+
+// One `rsync -a evil/.ssh/ host:.ssh/` through a key whose DIR holds ~/.ssh adds a key without
+// a forced command. However DIR is spelled, audit finds the directory.
+TEST_F(AuditTest, AWritableDirHoldingTheSshDirFails) {
+  GoodSetup();
+  ASSERT_EQ(symlink((dir_ + "/bk").c_str(), (dir_ + "/link").c_str()), 0);
+  for (const std::string& dir :
+       {dir_ + "/bk", std::string("."), std::string("/"), dir_ + "/link", dir_ + "/bk/.ssh",
+        dir_ + "/bk/../bk/"}) {
+    SCOPED_TRACE(dir);
+    Keys("bk", RrsyncLine("restrict,", dir));
+    std::vector<AuditFinding> findings = Audit();
+    EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.login_files"})
+        << FormatAuditText(findings);
+    const AuditFinding* exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+    ASSERT_NE(exposed, nullptr);
+    EXPECT_EQ(exposed->subject, "bk: ~/.ssh/authorized_keys line 1");
+    EXPECT_NE(exposed->message.find("~/.ssh/authorized_keys (sshd (AuthorizedKeysFile)), "
+                                    "~/.ssh/authorized_keys2 (sshd (AuthorizedKeysFile))"),
+              std::string::npos)
+        << exposed->message;
+  }
+  Keys("bk", RrsyncLine("restrict,", dir_ + "/bk"));
+  const AuditFinding* exposed = nullptr;
+  std::vector<AuditFinding> findings = Audit();
+  exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+  ASSERT_NE(exposed, nullptr);
+  EXPECT_EQ(exposed->message,
+            "DIR \"" + dir_ + "/bk\" is writable and holds files sshd or the login shell read "
+            "for bk: ~/.ssh/authorized_keys (sshd (AuthorizedKeysFile)), ~/.ssh/authorized_keys2 "
+            "(sshd (AuthorizedKeysFile)), ~/.profile (sh): one upload there opens a shell; use -ro "
+            "or a DIR that holds none of them");
+}
+
+TEST_F(AuditTest, AReadOnlyKeyMayServeTheHome) {
+  GoodSetup();
+  Passwd("/bin/bash");
+  Keys("bk", RrsyncLine("restrict,", "-ro " + dir_ + "/bk"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"WARN user.shell"})
+      << FormatAuditText(findings);
+}
+
+// With the keys kept outside the home, the shell's startup files still count.
+TEST_F(AuditTest, TheShellsStartupFilesCountToo) {
+  GoodSetup();
+  Sshd("PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n"
+       "AuthorizedKeysFile " + dir_ + "/keys/%u\n");
+  ASSERT_EQ(mkdir((dir_ + "/keys").c_str(), 0755), 0);
+  WriteFile(dir_ + "/keys/bk", RrsyncLine("restrict,", dir_ + "/bk"), 0600);
+  std::vector<AuditFinding> findings = Audit();
+  const AuditFinding* exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+  ASSERT_NE(exposed, nullptr) << FormatAuditText(findings);
+  EXPECT_NE(exposed->message.find("for bk: ~/.profile (sh): "), std::string::npos)
+      << exposed->message;
+  // The keys directory itself is one of them.
+  WriteFile(dir_ + "/keys/bk", RrsyncLine("restrict,", dir_ + "/keys"), 0600);
+  findings = Audit();
+  exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+  ASSERT_NE(exposed, nullptr) << FormatAuditText(findings);
+  EXPECT_NE(exposed->message.find("for bk: " + dir_ + "/keys/bk (sshd (AuthorizedKeysFile)): "),
+            std::string::npos)
+      << exposed->message;
+}
+
+// A bind mount of the home directory is the home directory under another name.
+TEST_F(AuditTest, ABindMountOfTheHomeFails) {
+  GoodSetup();
+  ASSERT_EQ(mkdir((dir_ + "/mnt").c_str(), 0755), 0);
+  Keys("bk", RrsyncLine("restrict,", dir_ + "/mnt"));
+  // The mount lives in a mount namespace of its own, which ends with the command.
+  ProcessResult run = admin_test::Shell(
+      "unshare -m --propagation private sh -c 'mount --bind " + dir_ + "/bk " + dir_ +
+      "/mnt || exit 77; exec " + RRSYNC_ADMIN_BINARY + " audit --json --sshd-config " + dir_ +
+      "/sshd_config --passwd " + dir_ + "/passwd'");
+  if (run.exit_code == 77 || run.out.empty()) GTEST_SKIP() << "no bind mount here: " << run.err;
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  nlohmann::json doc = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << run.out;
+  bool found = false;
+  for (const auto& f : doc["findings"]) {
+    if (f["check"] == "key.login_files" && f["status"] == "FAIL") found = true;
+  }
+  EXPECT_TRUE(found) << run.out;
+}
+
+// A module of a -config key is a DIR like any other.
+TEST_F(AuditTest, AWritableModuleHoldingTheHomeFails) {
+  GoodSetup();
+  WriteFile(dir_ + "/rrsync.conf", "[home]\n    path = " + dir_ + "/bk\n", 0644);
+  Keys("bk", RrsyncLine("restrict,", "-config=" + dir_ + "/rrsync.conf -module=home"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.login_files"})
       << FormatAuditText(findings);
 }
 
