@@ -1,5 +1,6 @@
 #include "admin_audit.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -212,6 +214,7 @@ struct WritableDir {
 struct UserAudit {
   bool has_rrsync_key = false;
   bool user_rc = false;  // some key lets sshd run ~/.ssh/rc
+  std::vector<const struct KeyLine*> rrsync_lines;
   std::vector<WritableDir> writable_dirs;
   std::set<std::string> rsync_paths;
 };
@@ -362,14 +365,63 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
   }
 }
 
-void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
-               const std::string& pam_sshd, std::vector<AuditFinding>* findings,
+// The literal addresses of a from="..." list (a network stands for its first address), for
+// `sshd -T -C addr=`: a Match Address block may apply only to them. Patterns and negations
+// match too many addresses to try.
+std::vector<std::string> LiteralAddresses(const std::string& from) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= from.size();) {
+    size_t comma = from.find(',', start);
+    if (comma == std::string::npos) comma = from.size();
+    std::string p = from.substr(start, comma - start);
+    start = comma + 1;
+    p = p.substr(0, p.find('/'));
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, p.c_str(), buf) == 1 || inet_pton(AF_INET6, p.c_str(), buf) == 1)
+      out.push_back(p);
+  }
+  return out;
+}
+
+// One key line of one of the files sshd reads for the account.
+struct KeyLine {
+  std::string where;  // "~/.ssh/authorized_keys line 3", for the report
+  AuthorizedKey key;
+};
+
+void AuditUser(const AuditOptions& options, const SshdSettings& server, const PasswdEntry& user,
+               bool named, std::vector<AuditFinding>* findings,
                std::set<std::string>* rsync_paths) {
-  const std::vector<std::string> files = AuthorizedKeysFiles(sshd, user);
   UserAudit state;
   std::vector<AuditFinding> user_findings;
+  // sshd as this account's login sees it: Match blocks apply. Another evaluation for each
+  // address a key's from= names, since Match Address may single those out.
+  std::vector<std::pair<std::string, SshdSettings>> evaluations;
+  auto evaluate = [&](const std::string& addr) {
+    for (const auto& e : evaluations) {
+      if (e.first == addr) return;
+    }
+    SshdConnection connection;
+    connection.user = user.name;
+    connection.addr = addr;
+    SshdSettings settings;
+    std::string err;
+    if (!EvaluateSshd(options.sshd, options.sshd_config, &connection, &settings, &err)) {
+      Add(&user_findings, AuditStatus::kFail, "sshd.match", user.name,
+          Display(err) + ": the server-wide settings are audited instead");
+      settings = server;
+    }
+    evaluations.emplace_back(addr, std::move(settings));
+  };
+  evaluate("127.0.0.1");
+  const SshdSettings& sshd = evaluations.front().second;
+
+  std::vector<std::string> files;
+  std::vector<KeyLine> lines;
   int keys = 0;
-  for (const std::string& file : files) {
+  auto read_keys = [&](const std::string& file) {
+    if (std::find(files.begin(), files.end(), file) != files.end()) return;
+    files.push_back(file);
     std::string text;
     int error = 0;
     if (!ReadSmallFile(file, &text, &error)) {
@@ -377,7 +429,7 @@ void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
         Add(&user_findings, AuditStatus::kWarn, "keys.unreadable", user.name,
             "cannot read \"" + Display(file) + "\": " + strerror(error));
       }
-      continue;
+      return;
     }
     std::string shown =
         IsWithin(file, user.home) && user.home != "/" ? "~" + file.substr(user.home.size()) : file;
@@ -398,19 +450,71 @@ void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
             "line not understood (" + parse_err + "): check it by hand");
         continue;
       }
-      // restrict turns user rc off unless user-rc turns it back on.
-      if (key.Find("no-user-rc") == nullptr &&
-          (key.Find("restrict") == nullptr || key.Find("user-rc") != nullptr)) {
-        state.user_rc = true;
-      }
-      AuditKeyLine(sshd, user, where, key, &state, &user_findings);
+      lines.push_back({where, std::move(key)});
+    }
+  };
+  for (const std::string& file : AuthorizedKeysFiles(sshd, user)) read_keys(file);
+  for (size_t i = 0, n = lines.size(); i < n && evaluations.size() < 8; ++i) {
+    const KeyOption* from = lines[i].key.Find("from");
+    if (from == nullptr) continue;
+    for (const std::string& addr : LiteralAddresses(from->value)) {
+      evaluate(addr);
+      for (const std::string& file : AuthorizedKeysFiles(evaluations.back().second, user))
+        read_keys(file);
     }
   }
+
+  for (const KeyLine& line : lines) {
+    const AuthorizedKey& key = line.key;
+    // restrict turns user rc off unless user-rc turns it back on.
+    if (key.Find("no-user-rc") == nullptr &&
+        (key.Find("restrict") == nullptr || key.Find("user-rc") != nullptr)) {
+      state.user_rc = true;
+    }
+    bool was_rrsync = state.has_rrsync_key;
+    state.has_rrsync_key = false;
+    AuditKeyLine(sshd, user, line.where, key, &state, &user_findings);
+    if (state.has_rrsync_key) state.rrsync_lines.push_back(&line);
+    state.has_rrsync_key = state.has_rrsync_key || was_rrsync;
+  }
+  // sshd tries the files in order and, in each, the first line with the key whose from=
+  // matches: a copy of an rrsync key without a forced command may be the one it picks.
+  for (const KeyLine& line : lines) {
+    if (line.key.Find("command") != nullptr) continue;
+    for (const KeyLine* rrsync : state.rrsync_lines) {
+      if (rrsync->key.key.type != line.key.key.type || rrsync->key.key.blob != line.key.key.blob)
+        continue;
+      const std::string label =
+          line.key.key.comment.empty() ? line.key.key.type : Display(line.key.key.comment, 60);
+      Add(&user_findings, AuditStatus::kFail, "key.duplicate", user.name + ": " + line.where,
+          "key (" + label + ") is the rrsync key of " + rrsync->where +
+              " but has no forced command here: sshd may pick this line and open a shell; "
+              "remove it");
+      break;
+    }
+  }
+  if (state.has_rrsync_key) {
+    for (const auto& [addr, settings] : evaluations) {
+      std::string forced = settings.Get("forcecommand", "none");
+      if (forced == "none") continue;
+      Add(&user_findings, AuditStatus::kFail, "sshd.force_command", user.name,
+          "sshd's ForceCommand \"" + Display(forced) + "\" applies to " + user.name + " (from " +
+              addr + "): it replaces every key's command=, so rrsync does not run");
+    }
+  }
+
   if (!state.writable_dirs.empty()) {
     LoginFileContext context;
     context.user_rc = state.user_rc;
-    context.pam_user_env = !pam_sshd.empty() && PamReadsUserEnvironment(pam_sshd);
-    const std::vector<LoginFile> login_files = LoginFilesFor(sshd, user, context);
+    context.pam_user_env = !options.pam_sshd.empty() && PamReadsUserEnvironment(options.pam_sshd);
+    std::vector<LoginFile> login_files;
+    for (const auto& e : evaluations) {
+      for (const LoginFile& f : LoginFilesFor(e.second, user, context)) {
+        if (std::none_of(login_files.begin(), login_files.end(),
+                         [&](const LoginFile& g) { return g.path == f.path; }))
+          login_files.push_back(f);
+      }
+    }
     for (const WritableDir& w : state.writable_dirs) {
       std::vector<LoginFile> below = LoginFilesBelow(w.dir, login_files);
       if (below.empty()) continue;
@@ -631,22 +735,41 @@ int LandlockAbiVersion() {
   return abi < 0 ? 0 : static_cast<int>(abi);
 }
 
-bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, std::string* err) {
-  findings->clear();
-  std::vector<std::string> argv = {options.sshd, "-T"};
-  if (!options.sshd_config.empty()) {
+bool EvaluateSshd(const std::string& sshd, const std::string& config,
+                  const SshdConnection* connection, SshdSettings* settings, std::string* err) {
+  std::vector<std::string> argv = {sshd, "-T"};
+  if (!config.empty()) {
     argv.push_back("-f");
-    argv.push_back(options.sshd_config);
+    argv.push_back(config);
+  }
+  if (connection != nullptr) {
+    for (const std::string& v : {connection->user, connection->host, connection->addr}) {
+      if (v.empty() || v.find_first_of(",= \t\n") != std::string::npos) {
+        *err = "cannot ask sshd -T -C about \"" + Display(v) + "\": empty, or holds , or =";
+        return false;
+      }
+    }
+    argv.push_back("-C");
+    argv.push_back("user=" + connection->user + ",host=" + connection->host +
+                   ",addr=" + connection->addr);
   }
   ProcessResult run;
   if (!RunProcess(argv, 60, &run, err)) return false;
   if (run.exit_code != 0) {
     std::string why = run.err;
     while (!why.empty() && why.back() == '\n') why.pop_back();
-    *err = "sshd -T failed: " + Display(why, 400);
+    *err = std::string(connection == nullptr ? "sshd -T" : "sshd -T -C") +
+           " failed: " + Display(why, 400);
     return false;
   }
-  SshdSettings sshd = ParseSshdSettings(run.out);
+  *settings = ParseSshdSettings(run.out);
+  return true;
+}
+
+bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, std::string* err) {
+  findings->clear();
+  SshdSettings sshd;
+  if (!EvaluateSshd(options.sshd, options.sshd_config, nullptr, &sshd, err)) return false;
   AuditSshdSettings(sshd, findings);
 
   std::string passwd_text;
@@ -658,7 +781,7 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
   std::vector<PasswdEntry> entries = ParsePasswd(passwd_text);
   std::set<std::string> rsync_paths = {options.rsync};
   if (options.users.empty()) {
-    for (const PasswdEntry& e : entries) AuditUser(sshd, e, e.uid == 0, options.pam_sshd, findings, &rsync_paths);
+    for (const PasswdEntry& e : entries) AuditUser(options, sshd, e, e.uid == 0, findings, &rsync_paths);
   } else {
     for (const std::string& name : options.users) {
       auto it = std::find_if(entries.begin(), entries.end(),
@@ -667,7 +790,7 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
         *err = "no such user \"" + name + "\" in " + options.passwd;
         return false;
       }
-      AuditUser(sshd, *it, true, options.pam_sshd, findings, &rsync_paths);
+      AuditUser(options, sshd, *it, true, findings, &rsync_paths);
     }
   }
 

@@ -33,6 +33,19 @@ struct SshdSettings {
 // Parses the text `sshd -T` prints.
 SshdSettings ParseSshdSettings(std::string_view text);
 
+// The connection `sshd -T -C` evaluates Match blocks for.
+struct SshdConnection {
+  std::string user;
+  std::string host = "localhost";
+  std::string addr = "127.0.0.1";
+};
+
+// Runs `sshd -T [-f config] [-C user=U,host=H,addr=A]` (no -C when `connection` is null) and
+// parses what it prints. Returns false and fills *err when sshd fails, or when a value holds a
+// comma or an equals sign that -C cannot carry.
+bool EvaluateSshd(const std::string& sshd, const std::string& config,
+                  const SshdConnection* connection, SshdSettings* settings, std::string* err);
+
 // Judges the server-wide settings: PermitRootLogin, PermitUserEnvironment, AcceptEnv,
 // AllowAgentForwarding, AllowTcpForwarding (DisableForwarding covers both),
 // AuthorizedKeysCommand.

@@ -252,6 +252,66 @@ TEST_F(AuditTest, AWritableModuleHoldingTheHomeFails) {
       << FormatAuditText(findings);
 }
 
+// sshd is asked as it would answer this account's login (sshd -T -C user=...,addr=...), so a
+// Match block counts: a ForceCommand replaces every key's command=.
+TEST_F(AuditTest, AForceCommandInAMatchBlockFails) {
+  GoodSetup();
+  const std::string good =
+      "PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n";
+  Sshd(good + "Match User bk\n    ForceCommand internal-sftp\n");
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL sshd.force_command"})
+      << FormatAuditText(findings);
+  const AuditFinding* forced = FindCheck(findings, "sshd.force_command", AuditStatus::kFail);
+  ASSERT_NE(forced, nullptr);
+  EXPECT_EQ(forced->subject, "bk");
+  EXPECT_EQ(forced->message,
+            "sshd's ForceCommand \"internal-sftp\" applies to bk (from 127.0.0.1): it replaces "
+            "every key's command=, so rrsync does not run");
+
+  // A key limited to one address is checked from that address.
+  Sshd(good + "Match Address 192.0.2.7\n    ForceCommand /bin/sh\n");
+  findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+  Keys("bk", RrsyncLine("restrict,from=\"192.0.2.7\",", "-ro " + dir_ + "/data"));
+  findings = Audit();
+  forced = FindCheck(findings, "sshd.force_command", AuditStatus::kFail);
+  ASSERT_NE(forced, nullptr) << FormatAuditText(findings);
+  EXPECT_NE(forced->message.find("applies to bk (from 192.0.2.7)"), std::string::npos)
+      << forced->message;
+}
+
+TEST_F(AuditTest, AMatchBlocksAuthorizedKeysFileIsRead) {
+  GoodSetup();
+  Sshd("PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n"
+       "Match User bk\n    AuthorizedKeysFile .ssh/authorized_keys " + dir_ + "/keys/%u\n");
+  ASSERT_EQ(mkdir((dir_ + "/keys").c_str(), 0755), 0);
+  WriteFile(dir_ + "/keys/bk", std::string(kBob) + "\n", 0600);
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"WARN key.without_command"})
+      << FormatAuditText(findings);
+  const AuditFinding* bare = FindCheck(findings, "key.without_command", AuditStatus::kWarn);
+  ASSERT_NE(bare, nullptr);
+  EXPECT_EQ(bare->subject, "bk: " + dir_ + "/keys/bk line 1");
+}
+
+// sshd takes the first line that holds the key, in any of the files it reads: the rrsync line
+// restricts nothing while the same key sits in authorized_keys2 without a forced command.
+TEST_F(AuditTest, TheSameKeyWithoutACommandInAnotherFileFails) {
+  GoodSetup();
+  WriteFile(dir_ + "/bk/.ssh/authorized_keys2", std::string(kAlice) + "\n", 0600);
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings),
+            (std::vector<std::string>{"WARN key.without_command", "FAIL key.duplicate"}))
+      << FormatAuditText(findings);
+  const AuditFinding* dup = FindCheck(findings, "key.duplicate", AuditStatus::kFail);
+  ASSERT_NE(dup, nullptr);
+  EXPECT_EQ(dup->subject, "bk: ~/.ssh/authorized_keys2 line 1");
+  EXPECT_EQ(dup->message,
+            "key (alice@laptop) is the rrsync key of ~/.ssh/authorized_keys line 1 but has no "
+            "forced command here: sshd may pick this line and open a shell; remove it");
+}
+
 TEST_F(AuditTest, ServerSettingsThatLetClientsInjectEnvironment) {
   Sshd(
       "PermitRootLogin forced-commands-only\n"
@@ -306,13 +366,14 @@ TEST_F(AuditTest, BrokenKeyLines) {
 TEST_F(AuditTest, AShellKeyBesideRrsyncKeysAndWeakFlags) {
   GoodSetup();
   // A bare key undoes the restriction of the other keys; a command without a path lets sshd's
-  // PATH choose; -sandbox=off turns the kernel confinement off.
+  // PATH choose; -sandbox=off turns the kernel confinement off. Bob's bare line comes first, so
+  // sshd never uses his rrsync line.
   Keys("bk", RrsyncLine("restrict,", "-ro " + dir_ + "/data") + kBob + "\n" +
                  "restrict,command=\"rrsync -sandbox=off -ro " + dir_ + "/data\" " + kBob + "\n");
   std::vector<AuditFinding> findings = Audit();
   EXPECT_EQ(Problems(findings),
             (std::vector<std::string>{"WARN key.without_command", "WARN key.rrsync_path",
-                                      "WARN key.sandbox"}))
+                                      "WARN key.sandbox", "FAIL key.duplicate"}))
       << FormatAuditText(findings);
   const AuditFinding* bare = FindCheck(findings, "key.without_command", AuditStatus::kWarn);
   ASSERT_NE(bare, nullptr) << FormatAuditText(findings);
