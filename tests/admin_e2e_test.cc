@@ -166,7 +166,8 @@ TEST(AdminE2e, AuthorizeThenProbeThenBackup) {
 
   ProcessResult auth = admin_test::RunCommand(
       {RRSYNC_ADMIN_BINARY, "authorize", "--user", user.name(), "--dir", data, "--ro", "--key",
-       sshd->KeyPath(account) + ".pub", "--rrsync", rrsync});
+       sshd->KeyPath(account) + ".pub", "--rrsync", rrsync, "--sshd-config",
+       sshd->dir() + "/sshd/sshd_config"});
   ASSERT_EQ(auth.exit_code, 0) << auth.out << auth.err;
 
   CommandResult probe =
