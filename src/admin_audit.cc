@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/landlock.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@
 #include <set>
 
 #include "config.h"
+#include "mount_view.h"
+#include "sandbox.h"
+#include "syscall_filter.h"
 #include "admin_authorized_keys.h"
 #include "admin_login_files.h"
 #include "admin_process.h"
@@ -69,7 +73,7 @@ bool ReadSmallFile(const std::string& path, std::string* text, int* error) {
   }
   text->clear();
   char buf[8192];
-  while (text->size() < (8u << 20)) {
+  while (true) {
     ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -78,6 +82,12 @@ bool ReadSmallFile(const std::string& path, std::string* text, int* error) {
     }
     if (n == 0) break;
     text->append(buf, static_cast<size_t>(n));
+    if (text->size() > kMaxAuthorizedKeysSize) {
+      // The start is kept for the caller, which must not take it for the whole file.
+      text->resize(kMaxAuthorizedKeysSize);
+      *error = EFBIG;
+      return false;
+    }
   }
   return true;
 }
@@ -111,6 +121,58 @@ bool IsWithin(const std::string& inner, const std::string& outer) {
   return inner == outer ||
          (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
           inner[outer.size()] == '/');
+}
+
+// Whether `user` may open `path` for `mode` (R_OK or W_OK), judged by the permission bits of
+// the file and of every directory on the way to it (search), as written and as resolved. audit
+// runs as root; rrsync runs as the account. ACLs are not read: a file they open up reads as
+// closed (a false FAIL), never the other way round.
+bool AccessibleAs(const PasswdEntry& user, const std::string& path, int mode) {
+  if (user.uid == 0) return true;
+  std::vector<gid_t> groups(64);
+  int count = static_cast<int>(groups.size());
+  if (getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count));
+    if (getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) < 0) count = 0;
+  }
+  groups.resize(static_cast<size_t>(std::max(count, 0)));
+  if (std::find(groups.begin(), groups.end(), user.gid) == groups.end()) groups.push_back(user.gid);
+  auto allows = [&](const struct stat& st, mode_t bits) {  // bits: 4 read, 2 write, 1 search
+    if (st.st_uid == user.uid) return (st.st_mode & (bits << 6)) != 0;
+    if (std::find(groups.begin(), groups.end(), st.st_gid) != groups.end())
+      return (st.st_mode & (bits << 3)) != 0;
+    return (st.st_mode & bits) != 0;
+  };
+  const std::string real = RealPath(path);
+  if (real.empty()) return false;
+  struct stat st;
+  if (stat(real.c_str(), &st) != 0 || !allows(st, mode == W_OK ? 2 : 4)) return false;
+  for (const std::string& p : {path, real}) {
+    for (std::string d = Dirname(p);; d = Dirname(d)) {
+      if (stat(d.c_str(), &st) == 0 && !allows(st, 1)) return false;
+      if (d == "/" || d == ".") break;
+    }
+  }
+  return true;
+}
+
+// Why rrsync would refuse every session of `user` under -sandbox=require on a kernel with
+// Landlock ABI `abi`, empty when it would not. The rules are PrepareSandbox's
+// (src/sandbox/sandbox.cc): for root, the mount view, the capability cut and the system-call
+// policy hold what an older Landlock lacks, but require refuses when the view is unavailable;
+// for any other account require needs the full Landlock ruleset.
+std::string RequireRefusal(const PasswdEntry& user, int abi) {
+  if (user.uid == 0) {
+    std::string no_view;
+    if (!MountViewSupported(&no_view)) return "the mount namespace layer is unavailable (" + no_view + ")";
+    if (!BuildSyscallFilter().program.empty()) return "";
+  }
+  if (abi <= 0) return "Landlock is not available on this kernel";
+  std::string missing = LandlockMissingForAbi(abi);
+  if (!missing.empty())
+    return "Landlock ABI " + std::to_string(abi) + " cannot enforce the full ruleset (lacks " +
+           missing + ")";
+  return "";
 }
 
 // Names that change what a shell or the dynamic loader does before rrsync even starts. sshd
@@ -214,6 +276,7 @@ struct WritableDir {
 struct UserAudit {
   bool has_rrsync_key = false;
   bool user_rc = false;  // some key lets sshd run ~/.ssh/rc
+  int landlock_abi = 0;
   std::vector<const struct KeyLine*> rrsync_lines;
   std::vector<WritableDir> writable_dirs;
   std::set<std::string> rsync_paths;
@@ -280,12 +343,18 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
 
   std::string dir = cmd.dir.empty() || cmd.dir[0] == '/' ? cmd.dir : user.home + "/" + cmd.dir;
   std::string real_dir = dir.empty() ? "" : RealPath(dir);
+  Config config;
+  bool config_loaded = false;
   if (!cmd.config.empty()) {
     // Modules: load the file exactly as rrsync will (ownership, syntax, paths), then check
-    // that every module the key names is there and its directory exists.
-    Config config;
+    // that every module the key names is there and its directory exists. rrsync reads it as
+    // the account; audit reads it as root, so the account's access is judged apart.
     std::string config_err;
-    if (!LoadConfig(cmd.config, &config, &config_err)) {
+    if (!AccessibleAs(user, cmd.config, R_OK)) {
+      Add(findings, AuditStatus::kFail, "key.rrsync_config", subject,
+          user.name + " cannot read \"" + Display(cmd.config) +
+              "\": rrsync will refuse every session");
+    } else if (!LoadConfig(cmd.config, &config, &config_err)) {
       Add(findings, AuditStatus::kFail, "key.rrsync_config", subject,
           Display(config_err) + ": rrsync will refuse every session");
     } else {
@@ -309,6 +378,7 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
           state->writable_dirs.push_back({module->path, subject});
         }
       }
+      config_loaded = true;
       if (all_there) {
         Add(findings, AuditStatus::kPass, "key.rrsync_config", subject,
             Display(cmd.config) + " loads and has every module the key names");
@@ -326,9 +396,27 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
     Add(findings, AuditStatus::kWarn, "key.rrsync_option", subject,
         "unknown rrsync option \"" + Display(u) + "\": rrsync will refuse every session");
   }
-  if (cmd.sandbox == "off") {
+  // -sandbox on the command line wins over the config file's sandbox = (as in rrsync).
+  std::string sandbox = cmd.sandbox;
+  if (sandbox.empty() && config_loaded) {
+    sandbox = config.sandbox == SandboxMode::kRequire ? "require"
+              : config.sandbox == SandboxMode::kOff   ? "off"
+                                                      : "auto";
+  }
+  if (sandbox == "off") {
     Add(findings, AuditStatus::kWarn, "key.sandbox", subject,
         "-sandbox=off: rsync runs without Landlock confinement");
+  } else if (sandbox == "require") {
+    std::string why = RequireRefusal(user, state->landlock_abi);
+    if (!why.empty()) {
+      Add(findings, AuditStatus::kFail, "key.sandbox", subject,
+          "-sandbox=require: " + why + ": rrsync refuses every session for " + user.name);
+    }
+  }
+  if (sandbox != "off" && !cmd.read_only && user.uid != 0 && state->landlock_abi == 1) {
+    Add(findings, AuditStatus::kFail, "key.sandbox", subject,
+        "Landlock ABI 1 cannot allow the cross-directory renames a push needs (REFER): rrsync "
+        "refuses every upload for " + user.name);
   }
   if (!cmd.rsync.empty()) {
     if (!CheckTrustedExecutable(cmd.rsync, &problem)) {
@@ -359,6 +447,11 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
       Add(findings, AuditStatus::kWarn, "key.log_file", subject,
           "log file \"" + Display(log) +
               "\" does not exist: rrsync logs nothing until it is created");
+    } else if (!AccessibleAs(user, log, W_OK)) {
+      // rrsync opens the log as the account and carries on without it when it cannot.
+      Add(findings, AuditStatus::kFail, "key.log_file", subject,
+          user.name + " cannot write log file \"" + Display(log) +
+              "\": rrsync logs nothing for this key");
     } else {
       Add(findings, AuditStatus::kPass, "key.log_file", subject, "log file " + Display(log));
     }
@@ -419,17 +512,28 @@ void AuditUser(const AuditOptions& options, const SshdSettings& server, const Pa
   std::vector<std::string> files;
   std::vector<KeyLine> lines;
   int keys = 0;
+  bool too_large = false;
+  state.landlock_abi = options.landlock_probe();
   auto read_keys = [&](const std::string& file) {
     if (std::find(files.begin(), files.end(), file) != files.end()) return;
     files.push_back(file);
     std::string text;
     int error = 0;
     if (!ReadSmallFile(file, &text, &error)) {
-      if (error != ENOENT) {
-        Add(&user_findings, AuditStatus::kWarn, "keys.unreadable", user.name,
-            "cannot read \"" + Display(file) + "\": " + strerror(error));
+      if (error == EFBIG) {
+        // The start is still audited (it may hold the account's rrsync key), but the report
+        // must not pass what it did not read.
+        too_large = true;
+        Add(&user_findings, AuditStatus::kFail, "keys.too_large", user.name,
+            "\"" + Display(file) + "\" is larger than " + std::to_string(kMaxAuthorizedKeysSize) +
+                " bytes: sshd reads all of it, audit read only the start");
+      } else {
+        if (error != ENOENT) {
+          Add(&user_findings, AuditStatus::kWarn, "keys.unreadable", user.name,
+              "cannot read \"" + Display(file) + "\": " + strerror(error));
+        }
+        return;
       }
-      return;
     }
     std::string shown =
         IsWithin(file, user.home) && user.home != "/" ? "~" + file.substr(user.home.size()) : file;
@@ -524,7 +628,7 @@ void AuditUser(const AuditOptions& options, const SshdSettings& server, const Pa
               ": one upload there opens a shell; use -ro or a DIR that holds none of them");
     }
   }
-  if (!named && user.uid != 0 && !state.has_rrsync_key) return;
+  if (!named && user.uid != 0 && !state.has_rrsync_key && !too_large) return;
   if (keys == 0 && named) {
     // No key for root is the safest state; a user named on the command line was expected to
     // have one.
@@ -794,7 +898,7 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
     }
   }
 
-  int abi = LandlockAbiVersion();
+  int abi = options.landlock_probe();
   if (abi == 0) {
     Add(findings, AuditStatus::kWarn, "kernel.landlock", "kernel",
         "Landlock is unavailable: rrsync -sandbox=auto runs rsync unconfined, -sandbox=require "

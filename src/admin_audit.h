@@ -80,6 +80,7 @@ struct AuditOptions {
   std::string passwd = "/etc/passwd";
   std::string rsync = "/usr/bin/rsync";
   std::string pam_sshd = "/etc/pam.d/sshd";  // sshd's PAM stack (pam_env user_readenv=1); empty: none
+  int (*landlock_probe)() = LandlockAbiVersion;  // the kernel's Landlock ABI; tests play others
 };
 
 // Runs every check. Returns false and fills *err only when the audit itself could not run

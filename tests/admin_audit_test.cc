@@ -406,6 +406,106 @@ TEST_F(AuditTest, ChecksTheConfigFileAndTheModulesAKeyNames) {
   EXPECT_NE(bad->message.find("rrsync.conf:1: "), std::string::npos) << bad->message;
 }
 
+// rrsync runs as the account: a config file only root can read refuses every session.
+TEST_F(AuditTest, AConfigFileTheAccountCannotReadFails) {
+  GoodSetup();
+  ASSERT_EQ(mkdir((dir_ + "/etc").c_str(), 0755), 0);
+  const std::string conf = dir_ + "/etc/rrsync.conf";
+  WriteFile(conf, "[backup]\n    path = " + dir_ + "/data\n", 0600);
+  Keys("bk", RrsyncLine("restrict,", "-config=" + conf + " -module=backup"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.rrsync_config"})
+      << FormatAuditText(findings);
+  const AuditFinding* config = FindCheck(findings, "key.rrsync_config", AuditStatus::kFail);
+  ASSERT_NE(config, nullptr);
+  EXPECT_EQ(config->message, "bk cannot read \"" + conf + "\": rrsync will refuse every session");
+
+  // Readable, but behind a directory the account cannot enter.
+  ASSERT_EQ(chmod(conf.c_str(), 0644), 0);
+  ASSERT_EQ(chmod((dir_ + "/etc").c_str(), 0700), 0);
+  findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.rrsync_config"})
+      << FormatAuditText(findings);
+  ASSERT_EQ(chmod((dir_ + "/etc").c_str(), 0755), 0);
+  findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+}
+
+// rrsync opens the log as the account; when it cannot, nothing is logged and nothing says so.
+TEST_F(AuditTest, ALogFileTheAccountCannotWriteFails) {
+  GoodSetup();
+  ASSERT_EQ(mkdir((dir_ + "/logs").c_str(), 0755), 0);
+  const std::string log = dir_ + "/logs/rrsync.log";
+  WriteFile(log, "", 0644);
+  Keys("bk", RrsyncLine("restrict,", "-ro -log=" + log + " " + dir_ + "/data"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.log_file"})
+      << FormatAuditText(findings);
+  const AuditFinding* failed = FindCheck(findings, "key.log_file", AuditStatus::kFail);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(failed->message,
+            "bk cannot write log file \"" + log + "\": rrsync logs nothing for this key");
+  ASSERT_EQ(chown(log.c_str(), 4242, 4242), 0);
+  findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+}
+
+// For an account other than root, -sandbox=require needs the whole Landlock ruleset: an older
+// kernel refuses every session (src/sandbox/sandbox.cc, PrepareSandbox).
+TEST_F(AuditTest, RequireOnAKernelThatCannotEnforceItFails) {
+  GoodSetup();
+  Keys("bk", RrsyncLine("restrict,", "-sandbox=require -ro " + dir_ + "/data"));
+  AuditOptions options;
+  options.sshd_config = dir_ + "/sshd_config";
+  options.passwd = dir_ + "/passwd";
+  options.landlock_probe = [] { return 3; };
+  std::vector<AuditFinding> findings;
+  std::string err;
+  ASSERT_TRUE(RunAudit(options, &findings, &err)) << err;
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.sandbox"})
+      << FormatAuditText(findings);
+  const AuditFinding* sandbox = FindCheck(findings, "key.sandbox", AuditStatus::kFail);
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_EQ(sandbox->message.rfind("-sandbox=require: Landlock ABI 3 cannot enforce the full "
+                                   "ruleset (lacks ",
+                                   0),
+            0u)
+      << sandbox->message;
+  EXPECT_NE(sandbox->message.find("): rrsync refuses every session for bk"), std::string::npos)
+      << sandbox->message;
+
+  options.landlock_probe = [] { return 0; };
+  ASSERT_TRUE(RunAudit(options, &findings, &err)) << err;
+  sandbox = FindCheck(findings, "key.sandbox", AuditStatus::kFail);
+  ASSERT_NE(sandbox, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(sandbox->message,
+            "-sandbox=require: Landlock is not available on this kernel: rrsync refuses every "
+            "session for bk");
+
+  options.landlock_probe = [] { return 99; };
+  ASSERT_TRUE(RunAudit(options, &findings, &err)) << err;
+  EXPECT_EQ(FindCheck(findings, "key.sandbox", AuditStatus::kFail), nullptr)
+      << FormatAuditText(findings);
+}
+
+// sshd reads every line of authorized_keys; audit reads 8 MiB. A longer file is a FAIL, not a
+// file audited in part: the key past the limit here opens a shell.
+TEST_F(AuditTest, AKeysFileOverTheReadLimitFails) {
+  GoodSetup();
+  std::string text = RrsyncLine("restrict,", "-ro " + dir_ + "/data");
+  const std::string filler = "# " + std::string(1000, 'x') + "\n";
+  while (text.size() <= (8u << 20)) text += filler;
+  text += std::string(kBob) + "\n";
+  Keys("bk", text);
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL keys.too_large"})
+      << FormatAuditText(findings);
+  const AuditFinding* large = FindCheck(findings, "keys.too_large", AuditStatus::kFail);
+  ASSERT_NE(large, nullptr);
+  EXPECT_EQ(large->message, "\"" + dir_ + "/bk/.ssh/authorized_keys\" is larger than 8388608 "
+                            "bytes: sshd reads all of it, audit read only the start");
+}
+
 TEST_F(AuditTest, CommandLineExitCodesAndJson) {
   GoodSetup();
   const std::vector<std::string> base = {RRSYNC_ADMIN_BINARY,   "audit",    "--sshd-config",
