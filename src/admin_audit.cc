@@ -458,24 +458,6 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
   }
 }
 
-// The literal addresses of a from="..." list (a network stands for its first address), for
-// `sshd -T -C addr=`: a Match Address block may apply only to them. Patterns and negations
-// match too many addresses to try.
-std::vector<std::string> LiteralAddresses(const std::string& from) {
-  std::vector<std::string> out;
-  for (size_t start = 0; start <= from.size();) {
-    size_t comma = from.find(',', start);
-    if (comma == std::string::npos) comma = from.size();
-    std::string p = from.substr(start, comma - start);
-    start = comma + 1;
-    p = p.substr(0, p.find('/'));
-    unsigned char buf[sizeof(struct in6_addr)];
-    if (inet_pton(AF_INET, p.c_str(), buf) == 1 || inet_pton(AF_INET6, p.c_str(), buf) == 1)
-      out.push_back(p);
-  }
-  return out;
-}
-
 // One key line of one of the files sshd reads for the account.
 struct KeyLine {
   std::string where;  // "~/.ssh/authorized_keys line 3", for the report
@@ -837,6 +819,21 @@ bool CheckTrustedExecutable(const std::string& path, std::string* problem) {
 int LandlockAbiVersion() {
   long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   return abi < 0 ? 0 : static_cast<int>(abi);
+}
+
+std::vector<std::string> LiteralAddresses(const std::string& from) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= from.size();) {
+    size_t comma = from.find(',', start);
+    if (comma == std::string::npos) comma = from.size();
+    std::string p = from.substr(start, comma - start);
+    start = comma + 1;
+    p = p.substr(0, p.find('/'));
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, p.c_str(), buf) == 1 || inet_pton(AF_INET6, p.c_str(), buf) == 1)
+      out.push_back(p);
+  }
+  return out;
 }
 
 bool EvaluateSshd(const std::string& sshd, const std::string& config,

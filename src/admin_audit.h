@@ -46,6 +46,11 @@ struct SshdConnection {
 bool EvaluateSshd(const std::string& sshd, const std::string& config,
                   const SshdConnection* connection, SshdSettings* settings, std::string* err);
 
+// The literal addresses of a from="..." pattern list (a network stands for its first address),
+// for `sshd -T -C addr=`: a Match Address block may apply only to them. Patterns and negations
+// match too many addresses to try, and are skipped.
+std::vector<std::string> LiteralAddresses(const std::string& from);
+
 // Judges the server-wide settings: PermitRootLogin, PermitUserEnvironment, AcceptEnv,
 // AllowAgentForwarding, AllowTcpForwarding (DisableForwarding covers both),
 // AuthorizedKeysCommand.

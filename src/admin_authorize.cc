@@ -234,35 +234,56 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
     return false;
   }
 
-  // sshd as this account's login sees it (sshd -T -C: Match blocks apply). A line it would not
-  // read, or whose command= a ForceCommand replaces, restricts nothing.
-  SshdConnection connection;
-  connection.user = request.user;
-  SshdSettings sshd;
-  if (!EvaluateSshd(request.sshd, request.sshd_config, &connection, &sshd, err)) return false;
-  const std::string forced = sshd.Get("forcecommand", "none");
-  if (forced != "none") {
-    *err = "sshd's ForceCommand \"" + forced + "\" applies to " + request.user +
-           ": it would replace the key's command=";
-    return false;
+  // sshd as this account's login sees it (sshd -T -C: Match blocks apply), from localhost and
+  // from each literal address of --from, which a Match Address block may single out. A line it
+  // would not read, or whose command= a ForceCommand replaces, restricts nothing.
+  std::vector<std::string> addrs = {"127.0.0.1"};
+  for (const std::string& a : LiteralAddresses(spec.from)) {
+    if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
   }
   const std::string keys_path = home + "/.ssh/authorized_keys";
-  const std::vector<std::string> keys_files = AuthorizedKeysFiles(sshd, account);
-  if (std::find(keys_files.begin(), keys_files.end(), keys_path) == keys_files.end()) {
-    *err = "sshd does not read \"" + keys_path + "\" for " + request.user +
-           " (AuthorizedKeysFile " + sshd.Get("authorizedkeysfile", "none") +
-           "): the key would never be used";
-    return false;
+  std::vector<std::string> keys_files;
+  std::vector<LoginFile> login_files;
+  LoginFileContext context;
+  // ~/.ssh/rc counts whenever sshd allows it: another key of the account, now or later, may
+  // run it.
+  context.user_rc = true;
+  context.pam_user_env = !request.pam_sshd.empty() && PamReadsUserEnvironment(request.pam_sshd);
+  for (const std::string& addr : addrs) {
+    SshdConnection connection;
+    connection.user = request.user;
+    connection.addr = addr;
+    SshdSettings sshd;
+    if (!EvaluateSshd(request.sshd, request.sshd_config, &connection, &sshd, err)) return false;
+    const std::string from = addr == addrs.front() ? "" : " from " + addr;
+    const std::string forced = sshd.Get("forcecommand", "none");
+    if (forced != "none") {
+      *err = "sshd's ForceCommand \"" + forced + "\" applies to " + request.user + from +
+             ": it would replace the key's command=";
+      return false;
+    }
+    const std::vector<std::string> files = AuthorizedKeysFiles(sshd, account);
+    if (std::find(files.begin(), files.end(), keys_path) == files.end()) {
+      *err = "sshd does not read \"" + keys_path + "\" for " + request.user + from +
+             " (AuthorizedKeysFile " + sshd.Get("authorizedkeysfile", "none") +
+             "): the key would never be used";
+      return false;
+    }
+    for (const std::string& f : files) {
+      if (std::find(keys_files.begin(), keys_files.end(), f) == keys_files.end())
+        keys_files.push_back(f);
+    }
+    for (const LoginFile& f : LoginFilesFor(sshd, account, context)) login_files.push_back(f);
   }
   // A client who may write where sshd, PAM or the login shell read the account's files gets a
-  // shell (admin_login_files.h). ~/.ssh/rc counts whenever sshd allows it: another key of the
-  // account, now or later, may run it.
+  // shell (admin_login_files.h).
   if (!spec.read_only) {
-    LoginFileContext context;
-    context.user_rc = true;
-    context.pam_user_env = !request.pam_sshd.empty() && PamReadsUserEnvironment(request.pam_sshd);
-    std::vector<LoginFile> below =
-        LoginFilesBelow(spec.dir, LoginFilesFor(sshd, account, context));
+    std::vector<LoginFile> below;
+    for (const LoginFile& f : LoginFilesBelow(spec.dir, login_files)) {
+      if (std::none_of(below.begin(), below.end(),
+                       [&](const LoginFile& g) { return g.path == f.path; }))
+        below.push_back(f);
+    }
     if (!below.empty()) {
       *err = "refusing DIR \"" + spec.dir + "\": it holds files sshd or the login shell read for " +
              request.user + ": " + DescribeLoginFiles(below, home) +

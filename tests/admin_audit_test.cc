@@ -553,6 +553,12 @@ TEST(ParseSshdSettings, KeepsRepeatedKeywords) {
   EXPECT_EQ(s.Get("nosuch", "dflt"), "dflt");
 }
 
+TEST(LiteralAddresses, KeepsAddressesAndNetworksButNotPatterns) {
+  EXPECT_EQ(LiteralAddresses("192.0.2.7,10.0.0.0/8,!10.1.2.3,10.2.*,host.example.org,2001:db8::1"),
+            (std::vector<std::string>{"192.0.2.7", "10.0.0.0", "2001:db8::1"}));
+  EXPECT_EQ(LiteralAddresses(""), std::vector<std::string>{});
+}
+
 TEST(ParsePasswd, ReadsFieldsAndSkipsJunk) {
   std::vector<PasswdEntry> e =
       ParsePasswd("root:x:0:0:root:/root:/bin/bash\nbroken line\nbk:x:12:34::/srv/bk:/bin/sh\n");

@@ -335,6 +335,17 @@ TEST_F(AuthorizeTest, RefusesWhenSshdWouldNotUseTheLine) {
   EXPECT_EQ(err, "sshd's ForceCommand \"internal-sftp\" applies to " + user_->name() +
                      ": it would replace the key's command=");
 
+  // --from names the addresses the key will come from: a Match Address block for one of them
+  // counts.
+  Sshd("Match Address 192.0.2.7\n    ForceCommand internal-sftp\n");
+  AuthorizeRequest request = Request();
+  request.dry_run = true;
+  EXPECT_TRUE(Authorize(request, &outcome, &err)) << err;
+  request.spec.from = "192.0.2.0/24,192.0.2.7";
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "sshd's ForceCommand \"internal-sftp\" applies to " + user_->name() +
+                     " from 192.0.2.7: it would replace the key's command=");
+
   Sshd("Match User " + user_->name() + "\n    AuthorizedKeysFile /etc/ssh/keys/%u\n");
   EXPECT_FALSE(Authorize(Request(), &outcome, &err));
   EXPECT_EQ(err, "sshd does not read \"" + KeysPath() + "\" for " + user_->name() +
