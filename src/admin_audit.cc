@@ -14,18 +14,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <utility>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
-#include "config.h"
-#include "mount_view.h"
-#include "sandbox.h"
-#include "syscall_filter.h"
 #include "admin_authorized_keys.h"
 #include "admin_login_files.h"
 #include "admin_process.h"
+#include "config.h"
+#include "mount_view.h"
 #include "rsync_features.h"
+#include "sandbox.h"
+#include "syscall_filter.h"
 
 namespace rrsync {
 
@@ -164,7 +164,8 @@ bool AccessibleAs(const PasswdEntry& user, const std::string& path, int mode) {
 std::string RequireRefusal(const PasswdEntry& user, int abi) {
   if (user.uid == 0) {
     std::string no_view;
-    if (!MountViewSupported(&no_view)) return "the mount namespace layer is unavailable (" + no_view + ")";
+    if (!MountViewSupported(&no_view))
+      return "the mount namespace layer is unavailable (" + no_view + ")";
     if (!BuildSyscallFilter().program.empty()) return "";
   }
   if (abi <= 0) return "Landlock is not available on this kernel";
@@ -416,7 +417,8 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
   if (sandbox != "off" && !cmd.read_only && user.uid != 0 && state->landlock_abi == 1) {
     Add(findings, AuditStatus::kFail, "key.sandbox", subject,
         "Landlock ABI 1 cannot allow the cross-directory renames a push needs (REFER): rrsync "
-        "refuses every upload for " + user.name);
+        "refuses every upload for " +
+            user.name);
   }
   if (!cmd.rsync.empty()) {
     if (!CheckTrustedExecutable(cmd.rsync, &problem)) {
@@ -882,7 +884,8 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
   std::vector<PasswdEntry> entries = ParsePasswd(passwd_text);
   std::set<std::string> rsync_paths = {options.rsync};
   if (options.users.empty()) {
-    for (const PasswdEntry& e : entries) AuditUser(options, sshd, e, e.uid == 0, findings, &rsync_paths);
+    for (const PasswdEntry& e : entries)
+      AuditUser(options, sshd, e, e.uid == 0, findings, &rsync_paths);
   } else {
     for (const std::string& name : options.users) {
       auto it = std::find_if(entries.begin(), entries.end(),

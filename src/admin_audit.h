@@ -84,7 +84,8 @@ struct AuditOptions {
   std::string sshd_config;  // passed as `sshd -T -f FILE` when not empty
   std::string passwd = "/etc/passwd";
   std::string rsync = "/usr/bin/rsync";
-  std::string pam_sshd = "/etc/pam.d/sshd";  // sshd's PAM stack (pam_env user_readenv=1); empty: none
+  // sshd's PAM stack, read for pam_env's user_readenv=1; empty: none.
+  std::string pam_sshd = "/etc/pam.d/sshd";
   int (*landlock_probe)() = LandlockAbiVersion;  // the kernel's Landlock ABI; tests play others
 };
 

@@ -122,10 +122,10 @@ bool DirHolds(const struct stat& dir, const std::string& holding) {
 std::vector<std::string> AuthorizedKeysFiles(const SshdSettings& sshd, const PasswdEntry& user) {
   std::vector<std::string> files;
   auto it = sshd.values.find("authorizedkeysfile");
-  std::vector<std::string> words = it != sshd.values.end()
-                                       ? Words(it->second)
-                                       : std::vector<std::string>{".ssh/authorized_keys",
-                                                                  ".ssh/authorized_keys2"};
+  std::vector<std::string> words =
+      it != sshd.values.end()
+          ? Words(it->second)
+          : std::vector<std::string>{".ssh/authorized_keys", ".ssh/authorized_keys2"};
   for (const std::string& w : words) {
     if (w != "none") files.push_back(ExpandUserPath(w, user));
   }

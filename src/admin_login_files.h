@@ -20,8 +20,8 @@ struct LoginFile {
 
 // What decides the list besides sshd's settings and the account.
 struct LoginFileContext {
-  bool user_rc = true;          // some key of the account lets sshd run ~/.ssh/rc
-  bool pam_user_env = false;    // sshd's PAM stack has pam_env with user_readenv=1
+  bool user_rc = true;        // some key of the account lets sshd run ~/.ssh/rc
+  bool pam_user_env = false;  // sshd's PAM stack has pam_env with user_readenv=1
 };
 
 // The files sshd reads keys from for `user`: every AuthorizedKeysFile word (%h %u %U %%

@@ -162,9 +162,8 @@ TEST_F(AuditTest, BashWithTheHomeInsideAWritableDirFails) {
 TEST_F(AuditTest, AWritableDirHoldingTheSshDirFails) {
   GoodSetup();
   ASSERT_EQ(symlink((dir_ + "/bk").c_str(), (dir_ + "/link").c_str()), 0);
-  for (const std::string& dir :
-       {dir_ + "/bk", std::string("."), std::string("/"), dir_ + "/link", dir_ + "/bk/.ssh",
-        dir_ + "/bk/../bk/"}) {
+  for (const std::string& dir : {dir_ + "/bk", std::string("."), std::string("/"), dir_ + "/link",
+                                 dir_ + "/bk/.ssh", dir_ + "/bk/../bk/"}) {
     SCOPED_TRACE(dir);
     Keys("bk", RrsyncLine("restrict,", dir));
     std::vector<AuditFinding> findings = Audit();
@@ -183,11 +182,13 @@ TEST_F(AuditTest, AWritableDirHoldingTheSshDirFails) {
   std::vector<AuditFinding> findings = Audit();
   exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
   ASSERT_NE(exposed, nullptr);
-  EXPECT_EQ(exposed->message,
-            "DIR \"" + dir_ + "/bk\" is writable and holds files sshd or the login shell read "
-            "for bk: ~/.ssh/authorized_keys (sshd (AuthorizedKeysFile)), ~/.ssh/authorized_keys2 "
-            "(sshd (AuthorizedKeysFile)), ~/.profile (sh): one upload there opens a shell; use -ro "
-            "or a DIR that holds none of them");
+  EXPECT_EQ(
+      exposed->message,
+      "DIR \"" + dir_ +
+          "/bk\" is writable and holds files sshd or the login shell read "
+          "for bk: ~/.ssh/authorized_keys (sshd (AuthorizedKeysFile)), ~/.ssh/authorized_keys2 "
+          "(sshd (AuthorizedKeysFile)), ~/.profile (sh): one upload there opens a shell; use -ro "
+          "or a DIR that holds none of them");
 }
 
 TEST_F(AuditTest, AReadOnlyKeyMayServeTheHome) {
@@ -202,8 +203,10 @@ TEST_F(AuditTest, AReadOnlyKeyMayServeTheHome) {
 // With the keys kept outside the home, the shell's startup files still count.
 TEST_F(AuditTest, TheShellsStartupFilesCountToo) {
   GoodSetup();
-  Sshd("PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n"
-       "AuthorizedKeysFile " + dir_ + "/keys/%u\n");
+  Sshd(
+      "PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n"
+      "AuthorizedKeysFile " +
+      dir_ + "/keys/%u\n");
   ASSERT_EQ(mkdir((dir_ + "/keys").c_str(), 0755), 0);
   WriteFile(dir_ + "/keys/bk", RrsyncLine("restrict,", dir_ + "/bk"), 0600);
   std::vector<AuditFinding> findings = Audit();
@@ -227,10 +230,10 @@ TEST_F(AuditTest, ABindMountOfTheHomeFails) {
   ASSERT_EQ(mkdir((dir_ + "/mnt").c_str(), 0755), 0);
   Keys("bk", RrsyncLine("restrict,", dir_ + "/mnt"));
   // The mount lives in a mount namespace of its own, which ends with the command.
-  ProcessResult run = admin_test::Shell(
-      "unshare -m --propagation private sh -c 'mount --bind " + dir_ + "/bk " + dir_ +
-      "/mnt || exit 77; exec " + RRSYNC_ADMIN_BINARY + " audit --json --sshd-config " + dir_ +
-      "/sshd_config --passwd " + dir_ + "/passwd'");
+  ProcessResult run = admin_test::Shell("unshare -m --propagation private sh -c 'mount --bind " +
+                                        dir_ + "/bk " + dir_ + "/mnt || exit 77; exec " +
+                                        RRSYNC_ADMIN_BINARY + " audit --json --sshd-config " +
+                                        dir_ + "/sshd_config --passwd " + dir_ + "/passwd'");
   if (run.exit_code == 77 || run.out.empty()) GTEST_SKIP() << "no bind mount here: " << run.err;
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
   nlohmann::json doc = nlohmann::json::parse(run.out, nullptr, false);
@@ -283,8 +286,10 @@ TEST_F(AuditTest, AForceCommandInAMatchBlockFails) {
 
 TEST_F(AuditTest, AMatchBlocksAuthorizedKeysFileIsRead) {
   GoodSetup();
-  Sshd("PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n"
-       "Match User bk\n    AuthorizedKeysFile .ssh/authorized_keys " + dir_ + "/keys/%u\n");
+  Sshd(
+      "PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n"
+      "Match User bk\n    AuthorizedKeysFile .ssh/authorized_keys " +
+      dir_ + "/keys/%u\n");
   ASSERT_EQ(mkdir((dir_ + "/keys").c_str(), 0755), 0);
   WriteFile(dir_ + "/keys/bk", std::string(kBob) + "\n", 0600);
   std::vector<AuditFinding> findings = Audit();
@@ -350,17 +355,14 @@ TEST_F(AuditTest, BrokenKeyLines) {
       << FormatAuditText(findings);
   const AuditFinding* dir = FindCheck(findings, "key.rrsync_dir", AuditStatus::kFail);
   ASSERT_NE(dir, nullptr) << FormatAuditText(findings);
-  EXPECT_EQ(dir->message,
-            "DIR \"" + dir_ + "/missing\" does not exist");
+  EXPECT_EQ(dir->message, "DIR \"" + dir_ + "/missing\" does not exist");
   const AuditFinding* path = FindCheck(findings, "key.rrsync_path", AuditStatus::kFail);
   ASSERT_NE(path, nullptr) << FormatAuditText(findings);
-  EXPECT_EQ(path->message,
-            "\"" + dir_ + "/open\" (on the way to " + dir_ +
-                "/open/rrsync) is writable by group or others");
+  EXPECT_EQ(path->message, "\"" + dir_ + "/open\" (on the way to " + dir_ +
+                               "/open/rrsync) is writable by group or others");
   const AuditFinding* log = FindCheck(findings, "key.log_file", AuditStatus::kFail);
   ASSERT_NE(log, nullptr) << FormatAuditText(findings);
-  EXPECT_EQ(log->subject,
-            "bk: ~/.ssh/authorized_keys line 3");
+  EXPECT_EQ(log->subject, "bk: ~/.ssh/authorized_keys line 3");
 }
 
 TEST_F(AuditTest, AShellKeyBesideRrsyncKeysAndWeakFlags) {
@@ -377,8 +379,7 @@ TEST_F(AuditTest, AShellKeyBesideRrsyncKeysAndWeakFlags) {
       << FormatAuditText(findings);
   const AuditFinding* bare = FindCheck(findings, "key.without_command", AuditStatus::kWarn);
   ASSERT_NE(bare, nullptr) << FormatAuditText(findings);
-  EXPECT_EQ(bare->message,
-            "key (bob@desk) has no forced command: it opens a shell for bk");
+  EXPECT_EQ(bare->message, "key (bob@desk) has no forced command: it opens a shell for bk");
 }
 
 TEST_F(AuditTest, ChecksTheConfigFileAndTheModulesAKeyNames) {
@@ -502,8 +503,9 @@ TEST_F(AuditTest, AKeysFileOverTheReadLimitFails) {
       << FormatAuditText(findings);
   const AuditFinding* large = FindCheck(findings, "keys.too_large", AuditStatus::kFail);
   ASSERT_NE(large, nullptr);
-  EXPECT_EQ(large->message, "\"" + dir_ + "/bk/.ssh/authorized_keys\" is larger than 8388608 "
-                            "bytes: sshd reads all of it, audit read only the start");
+  EXPECT_EQ(large->message, "\"" + dir_ +
+                                "/bk/.ssh/authorized_keys\" is larger than 8388608 "
+                                "bytes: sshd reads all of it, audit read only the start");
 }
 
 TEST_F(AuditTest, CommandLineExitCodesAndJson) {

@@ -268,8 +268,8 @@ TEST_F(AuthorizeTest, NeverFollowsASymlinkedKeysFile) {
 // `rsync -a evil/.ssh/ host:.ssh/` adds a key without a forced command. However DIR is spelled.
 TEST_F(AuthorizeTest, RefusesAWritableDirHoldingTheAccountsLoginFiles) {
   ASSERT_EQ(symlink(home_.c_str(), (scratch_.path() + "/link").c_str()), 0);
-  for (const std::string& dir : {home_, std::string("."), std::string("/"),
-                                 scratch_.path() + "/link", home_ + "/.ssh"}) {
+  for (const std::string& dir :
+       {home_, std::string("."), std::string("/"), scratch_.path() + "/link", home_ + "/.ssh"}) {
     SCOPED_TRACE(dir);
     AuthorizeRequest request = Request();
     request.dir = dir;
@@ -291,8 +291,8 @@ TEST_F(AuthorizeTest, RefusesAWritableDirHoldingTheAccountsLoginFiles) {
   AuthorizeOutcome outcome;
   std::string err;
   EXPECT_FALSE(Authorize(request, &outcome, &err));
-  EXPECT_EQ(err, "refusing DIR \"" + home_ + "\": it holds files sshd or the login shell read for " +
-                     user_->name() +
+  EXPECT_EQ(err, "refusing DIR \"" + home_ +
+                     "\": it holds files sshd or the login shell read for " + user_->name() +
                      ": ~/.ssh/authorized_keys (sshd (AuthorizedKeysFile)), "
                      "~/.ssh/authorized_keys2 (sshd (AuthorizedKeysFile)), ~/.ssh/rc (sshd "
                      "(PermitUserRC)), ~/.profile (sh): a client who may write there gets a "
@@ -365,10 +365,10 @@ TEST_F(AuthorizeTest, DryRunChangesNothing) {
 }
 
 TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
-  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir",
-                                data_, "--ro", "--key", key_file_, "--rrsync", RRSYNC_BINARY,
-                                "--alias", "backup", "--host", "server.example.org",
-                                "--sshd-config", sshd_config()});
+  ProcessResult r =
+      RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_, "--ro",
+                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--alias", "backup", "--host",
+                  "server.example.org", "--sshd-config", sshd_config()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')), Line("-ro"));
@@ -389,8 +389,8 @@ TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
                   "--wo", "--key", key_file_, "--rrsync", RRSYNC_BINARY});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "rrsync-admin error: --ro and --wo contradict each other\n");
-  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", ".",
-                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config()});
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", ".", "--key",
+                  key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err.rfind("rrsync-admin error: refusing DIR \"" + home_ + "/.\": it holds files ", 0),
             0u)

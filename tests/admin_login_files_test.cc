@@ -21,9 +21,9 @@ std::vector<std::string> Paths(const std::vector<LoginFile>& files) {
 }
 
 TEST(AuthorizedKeysFiles, ExpandsTokensAndDefaultsToDebiansPair) {
-  EXPECT_EQ(AuthorizedKeysFiles(SshdSettings(), Account("/bin/sh")),
-            (std::vector<std::string>{"/srv/bk/.ssh/authorized_keys",
-                                      "/srv/bk/.ssh/authorized_keys2"}));
+  EXPECT_EQ(
+      AuthorizedKeysFiles(SshdSettings(), Account("/bin/sh")),
+      (std::vector<std::string>{"/srv/bk/.ssh/authorized_keys", "/srv/bk/.ssh/authorized_keys2"}));
   SshdSettings sshd =
       ParseSshdSettings("authorizedkeysfile .ssh/authorized_keys /etc/ssh/keys/%u.%U none\n");
   EXPECT_EQ(AuthorizedKeysFiles(sshd, Account("/bin/sh")),
