@@ -1,8 +1,10 @@
 #include "admin_audit.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/landlock.h>
 #include <stdlib.h>
@@ -14,11 +16,16 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
-#include "config.h"
 #include "admin_authorized_keys.h"
+#include "admin_login_files.h"
 #include "admin_process.h"
+#include "config.h"
+#include "mount_view.h"
 #include "rsync_features.h"
+#include "sandbox.h"
+#include "syscall_filter.h"
 
 namespace rrsync {
 
@@ -66,7 +73,7 @@ bool ReadSmallFile(const std::string& path, std::string* text, int* error) {
   }
   text->clear();
   char buf[8192];
-  while (text->size() < (8u << 20)) {
+  while (true) {
     ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -75,6 +82,12 @@ bool ReadSmallFile(const std::string& path, std::string* text, int* error) {
     }
     if (n == 0) break;
     text->append(buf, static_cast<size_t>(n));
+    if (text->size() > kMaxAuthorizedKeysSize) {
+      // The start is kept for the caller, which must not take it for the whole file.
+      text->resize(kMaxAuthorizedKeysSize);
+      *error = EFBIG;
+      return false;
+    }
   }
   return true;
 }
@@ -110,6 +123,59 @@ bool IsWithin(const std::string& inner, const std::string& outer) {
           inner[outer.size()] == '/');
 }
 
+// Whether `user` may open `path` for `mode` (R_OK or W_OK), judged by the permission bits of
+// the file and of every directory on the way to it (search), as written and as resolved. audit
+// runs as root; rrsync runs as the account. ACLs are not read: a file they open up reads as
+// closed (a false FAIL), never the other way round.
+bool AccessibleAs(const PasswdEntry& user, const std::string& path, int mode) {
+  if (user.uid == 0) return true;
+  std::vector<gid_t> groups(64);
+  int count = static_cast<int>(groups.size());
+  if (getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count));
+    if (getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) < 0) count = 0;
+  }
+  groups.resize(static_cast<size_t>(std::max(count, 0)));
+  if (std::find(groups.begin(), groups.end(), user.gid) == groups.end()) groups.push_back(user.gid);
+  auto allows = [&](const struct stat& st, mode_t bits) {  // bits: 4 read, 2 write, 1 search
+    if (st.st_uid == user.uid) return (st.st_mode & (bits << 6)) != 0;
+    if (std::find(groups.begin(), groups.end(), st.st_gid) != groups.end())
+      return (st.st_mode & (bits << 3)) != 0;
+    return (st.st_mode & bits) != 0;
+  };
+  const std::string real = RealPath(path);
+  if (real.empty()) return false;
+  struct stat st;
+  if (stat(real.c_str(), &st) != 0 || !allows(st, mode == W_OK ? 2 : 4)) return false;
+  for (const std::string& p : {path, real}) {
+    for (std::string d = Dirname(p);; d = Dirname(d)) {
+      if (stat(d.c_str(), &st) == 0 && !allows(st, 1)) return false;
+      if (d == "/" || d == ".") break;
+    }
+  }
+  return true;
+}
+
+// Why rrsync would refuse every session of `user` under -sandbox=require on a kernel with
+// Landlock ABI `abi`, empty when it would not. The rules are PrepareSandbox's
+// (src/sandbox/sandbox.cc): for root, the mount view, the capability cut and the system-call
+// policy hold what an older Landlock lacks, but require refuses when the view is unavailable;
+// for any other account require needs the full Landlock ruleset.
+std::string RequireRefusal(const PasswdEntry& user, int abi) {
+  if (user.uid == 0) {
+    std::string no_view;
+    if (!MountViewSupported(&no_view))
+      return "the mount namespace layer is unavailable (" + no_view + ")";
+    if (!BuildSyscallFilter().program.empty()) return "";
+  }
+  if (abi <= 0) return "Landlock is not available on this kernel";
+  std::string missing = LandlockMissingForAbi(abi);
+  if (!missing.empty())
+    return "Landlock ABI " + std::to_string(abi) + " cannot enforce the full ruleset (lacks " +
+           missing + ")";
+  return "";
+}
+
 // Names that change what a shell or the dynamic loader does before rrsync even starts. sshd
 // passes a client's variable through when an AcceptEnv pattern matches it.
 constexpr const char* kDangerousEnv[] = {"LD_PRELOAD",
@@ -142,32 +208,6 @@ constexpr const char* kDangerousEnv[] = {"LD_PRELOAD",
                                          "SSH_CLIENT",
                                          "SSH_USER_AUTH",
                                          "POPT_ALIASES"};
-
-// Expands sshd's AuthorizedKeysFile tokens (%h %u %U %%) and makes the result absolute.
-std::string ExpandKeysFile(const std::string& pattern, const PasswdEntry& user) {
-  std::string out;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '%' && i + 1 < pattern.size()) {
-      char t = pattern[++i];
-      if (t == 'h')
-        out += user.home;
-      else if (t == 'u')
-        out += user.name;
-      else if (t == 'U')
-        out += std::to_string(user.uid);
-      else if (t == '%')
-        out += '%';
-      else {
-        out += '%';
-        out += t;
-      }
-    } else {
-      out += pattern[i];
-    }
-  }
-  if (out.empty() || out[0] != '/') out = user.home + "/" + out;
-  return out;
-}
 
 struct RrsyncCommand {
   std::string binary;
@@ -228,9 +268,18 @@ std::string FindInPath(const std::string& name) {
   return "";
 }
 
+// A DIR a key lets the client write to, and the key line that says so.
+struct WritableDir {
+  std::string dir;      // as the key (or the module) names it, absolute
+  std::string subject;  // the key line, for the report
+};
+
 struct UserAudit {
   bool has_rrsync_key = false;
-  std::vector<std::string> writable_dirs;  // DIRs of keys that allow uploads
+  bool user_rc = false;  // some key lets sshd run ~/.ssh/rc
+  int landlock_abi = 0;
+  std::vector<const struct KeyLine*> rrsync_lines;
+  std::vector<WritableDir> writable_dirs;
   std::set<std::string> rsync_paths;
 };
 
@@ -295,12 +344,18 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
 
   std::string dir = cmd.dir.empty() || cmd.dir[0] == '/' ? cmd.dir : user.home + "/" + cmd.dir;
   std::string real_dir = dir.empty() ? "" : RealPath(dir);
+  Config config;
+  bool config_loaded = false;
   if (!cmd.config.empty()) {
     // Modules: load the file exactly as rrsync will (ownership, syntax, paths), then check
-    // that every module the key names is there and its directory exists.
-    Config config;
+    // that every module the key names is there and its directory exists. rrsync reads it as
+    // the account; audit reads it as root, so the account's access is judged apart.
     std::string config_err;
-    if (!LoadConfig(cmd.config, &config, &config_err)) {
+    if (!AccessibleAs(user, cmd.config, R_OK)) {
+      Add(findings, AuditStatus::kFail, "key.rrsync_config", subject,
+          user.name + " cannot read \"" + Display(cmd.config) +
+              "\": rrsync will refuse every session");
+    } else if (!LoadConfig(cmd.config, &config, &config_err)) {
       Add(findings, AuditStatus::kFail, "key.rrsync_config", subject,
           Display(config_err) + ": rrsync will refuse every session");
     } else {
@@ -321,9 +376,10 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
               "module " + Display(name) + ": path \"" + Display(module->path) + "\" does not exist");
         } else if (!module->flags.read_only.value_or(config.defaults.read_only.value_or(false)) &&
                    !cmd.read_only) {
-          state->writable_dirs.push_back(RealPath(module->path));
+          state->writable_dirs.push_back({module->path, subject});
         }
       }
+      config_loaded = true;
       if (all_there) {
         Add(findings, AuditStatus::kPass, "key.rrsync_config", subject,
             Display(cmd.config) + " loads and has every module the key names");
@@ -335,15 +391,34 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
   } else {
     Add(findings, AuditStatus::kPass, "key.rrsync_dir", subject,
         "DIR " + Display(real_dir) + " exists");
-    if (!cmd.read_only) state->writable_dirs.push_back(real_dir);
+    if (!cmd.read_only) state->writable_dirs.push_back({dir, subject});
   }
   for (const std::string& u : cmd.unknown) {
     Add(findings, AuditStatus::kWarn, "key.rrsync_option", subject,
         "unknown rrsync option \"" + Display(u) + "\": rrsync will refuse every session");
   }
-  if (cmd.sandbox == "off") {
+  // -sandbox on the command line wins over the config file's sandbox = (as in rrsync).
+  std::string sandbox = cmd.sandbox;
+  if (sandbox.empty() && config_loaded) {
+    sandbox = config.sandbox == SandboxMode::kRequire ? "require"
+              : config.sandbox == SandboxMode::kOff   ? "off"
+                                                      : "auto";
+  }
+  if (sandbox == "off") {
     Add(findings, AuditStatus::kWarn, "key.sandbox", subject,
         "-sandbox=off: rsync runs without Landlock confinement");
+  } else if (sandbox == "require") {
+    std::string why = RequireRefusal(user, state->landlock_abi);
+    if (!why.empty()) {
+      Add(findings, AuditStatus::kFail, "key.sandbox", subject,
+          "-sandbox=require: " + why + ": rrsync refuses every session for " + user.name);
+    }
+  }
+  if (sandbox != "off" && !cmd.read_only && user.uid != 0 && state->landlock_abi == 1) {
+    Add(findings, AuditStatus::kFail, "key.sandbox", subject,
+        "Landlock ABI 1 cannot allow the cross-directory renames a push needs (REFER): rrsync "
+        "refuses every upload for " +
+            user.name);
   }
   if (!cmd.rsync.empty()) {
     if (!CheckTrustedExecutable(cmd.rsync, &problem)) {
@@ -374,40 +449,75 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
       Add(findings, AuditStatus::kWarn, "key.log_file", subject,
           "log file \"" + Display(log) +
               "\" does not exist: rrsync logs nothing until it is created");
+    } else if (!AccessibleAs(user, log, W_OK)) {
+      // rrsync opens the log as the account and carries on without it when it cannot.
+      Add(findings, AuditStatus::kFail, "key.log_file", subject,
+          user.name + " cannot write log file \"" + Display(log) +
+              "\": rrsync logs nothing for this key");
     } else {
       Add(findings, AuditStatus::kPass, "key.log_file", subject, "log file " + Display(log));
     }
   }
 }
 
-void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
-               std::vector<AuditFinding>* findings, std::set<std::string>* rsync_paths) {
-  std::vector<std::string> files;
-  auto it = sshd.values.find("authorizedkeysfile");
-  if (it != sshd.values.end()) {
-    for (const std::string& value : it->second) {
-      std::vector<std::string> words;
-      std::string ignored;
-      if (!SplitShellWords(value, &words, &ignored)) words = {value};
-      for (const std::string& w : words) {
-        if (w != "none") files.push_back(ExpandKeysFile(w, user));
-      }
-    }
-  } else {
-    files = {user.home + "/.ssh/authorized_keys"};
-  }
+// One key line of one of the files sshd reads for the account.
+struct KeyLine {
+  std::string where;  // "~/.ssh/authorized_keys line 3", for the report
+  AuthorizedKey key;
+};
+
+void AuditUser(const AuditOptions& options, const SshdSettings& server, const PasswdEntry& user,
+               bool named, std::vector<AuditFinding>* findings,
+               std::set<std::string>* rsync_paths) {
   UserAudit state;
   std::vector<AuditFinding> user_findings;
+  // sshd as this account's login sees it: Match blocks apply. Another evaluation for each
+  // address a key's from= names, since Match Address may single those out.
+  std::vector<std::pair<std::string, SshdSettings>> evaluations;
+  auto evaluate = [&](const std::string& addr) {
+    for (const auto& e : evaluations) {
+      if (e.first == addr) return;
+    }
+    SshdConnection connection;
+    connection.user = user.name;
+    connection.addr = addr;
+    SshdSettings settings;
+    std::string err;
+    if (!EvaluateSshd(options.sshd, options.sshd_config, &connection, &settings, &err)) {
+      Add(&user_findings, AuditStatus::kFail, "sshd.match", user.name,
+          Display(err) + ": the server-wide settings are audited instead");
+      settings = server;
+    }
+    evaluations.emplace_back(addr, std::move(settings));
+  };
+  evaluate("127.0.0.1");
+  const SshdSettings& sshd = evaluations.front().second;
+
+  std::vector<std::string> files;
+  std::vector<KeyLine> lines;
   int keys = 0;
-  for (const std::string& file : files) {
+  bool too_large = false;
+  state.landlock_abi = options.landlock_probe();
+  auto read_keys = [&](const std::string& file) {
+    if (std::find(files.begin(), files.end(), file) != files.end()) return;
+    files.push_back(file);
     std::string text;
     int error = 0;
     if (!ReadSmallFile(file, &text, &error)) {
-      if (error != ENOENT) {
-        Add(&user_findings, AuditStatus::kWarn, "keys.unreadable", user.name,
-            "cannot read \"" + Display(file) + "\": " + strerror(error));
+      if (error == EFBIG) {
+        // The start is still audited (it may hold the account's rrsync key), but the report
+        // must not pass what it did not read.
+        too_large = true;
+        Add(&user_findings, AuditStatus::kFail, "keys.too_large", user.name,
+            "\"" + Display(file) + "\" is larger than " + std::to_string(kMaxAuthorizedKeysSize) +
+                " bytes: sshd reads all of it, audit read only the start");
+      } else {
+        if (error != ENOENT) {
+          Add(&user_findings, AuditStatus::kWarn, "keys.unreadable", user.name,
+              "cannot read \"" + Display(file) + "\": " + strerror(error));
+        }
+        return;
       }
-      continue;
     }
     std::string shown =
         IsWithin(file, user.home) && user.home != "/" ? "~" + file.substr(user.home.size()) : file;
@@ -428,10 +538,81 @@ void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
             "line not understood (" + parse_err + "): check it by hand");
         continue;
       }
-      AuditKeyLine(sshd, user, where, key, &state, &user_findings);
+      lines.push_back({where, std::move(key)});
+    }
+  };
+  for (const std::string& file : AuthorizedKeysFiles(sshd, user)) read_keys(file);
+  for (size_t i = 0, n = lines.size(); i < n && evaluations.size() < 8; ++i) {
+    const KeyOption* from = lines[i].key.Find("from");
+    if (from == nullptr) continue;
+    for (const std::string& addr : LiteralAddresses(from->value)) {
+      evaluate(addr);
+      for (const std::string& file : AuthorizedKeysFiles(evaluations.back().second, user))
+        read_keys(file);
     }
   }
-  if (!named && user.uid != 0 && !state.has_rrsync_key) return;
+
+  for (const KeyLine& line : lines) {
+    const AuthorizedKey& key = line.key;
+    // restrict turns user rc off unless user-rc turns it back on.
+    if (key.Find("no-user-rc") == nullptr &&
+        (key.Find("restrict") == nullptr || key.Find("user-rc") != nullptr)) {
+      state.user_rc = true;
+    }
+    bool was_rrsync = state.has_rrsync_key;
+    state.has_rrsync_key = false;
+    AuditKeyLine(sshd, user, line.where, key, &state, &user_findings);
+    if (state.has_rrsync_key) state.rrsync_lines.push_back(&line);
+    state.has_rrsync_key = state.has_rrsync_key || was_rrsync;
+  }
+  // sshd tries the files in order and, in each, the first line with the key whose from=
+  // matches: a copy of an rrsync key without a forced command may be the one it picks.
+  for (const KeyLine& line : lines) {
+    if (line.key.Find("command") != nullptr) continue;
+    for (const KeyLine* rrsync : state.rrsync_lines) {
+      if (rrsync->key.key.type != line.key.key.type || rrsync->key.key.blob != line.key.key.blob)
+        continue;
+      const std::string label =
+          line.key.key.comment.empty() ? line.key.key.type : Display(line.key.key.comment, 60);
+      Add(&user_findings, AuditStatus::kFail, "key.duplicate", user.name + ": " + line.where,
+          "key (" + label + ") is the rrsync key of " + rrsync->where +
+              " but has no forced command here: sshd may pick this line and open a shell; "
+              "remove it");
+      break;
+    }
+  }
+  if (state.has_rrsync_key) {
+    for (const auto& [addr, settings] : evaluations) {
+      std::string forced = settings.Get("forcecommand", "none");
+      if (forced == "none") continue;
+      Add(&user_findings, AuditStatus::kFail, "sshd.force_command", user.name,
+          "sshd's ForceCommand \"" + Display(forced) + "\" applies to " + user.name + " (from " +
+              addr + "): it replaces every key's command=, so rrsync does not run");
+    }
+  }
+
+  if (!state.writable_dirs.empty()) {
+    LoginFileContext context;
+    context.user_rc = state.user_rc;
+    context.pam_user_env = !options.pam_sshd.empty() && PamReadsUserEnvironment(options.pam_sshd);
+    std::vector<LoginFile> login_files;
+    for (const auto& e : evaluations) {
+      for (const LoginFile& f : LoginFilesFor(e.second, user, context)) {
+        if (std::none_of(login_files.begin(), login_files.end(),
+                         [&](const LoginFile& g) { return g.path == f.path; }))
+          login_files.push_back(f);
+      }
+    }
+    for (const WritableDir& w : state.writable_dirs) {
+      std::vector<LoginFile> below = LoginFilesBelow(w.dir, login_files);
+      if (below.empty()) continue;
+      Add(&user_findings, AuditStatus::kFail, "key.login_files", w.subject,
+          "DIR \"" + Display(w.dir) + "\" is writable and holds files sshd or the login shell " +
+              "read for " + user.name + ": " + Display(DescribeLoginFiles(below, user.home), 600) +
+              ": one upload there opens a shell; use -ro or a DIR that holds none of them");
+    }
+  }
+  if (!named && user.uid != 0 && !state.has_rrsync_key && !too_large) return;
   if (keys == 0 && named) {
     // No key for root is the safest state; a user named on the command line was expected to
     // have one.
@@ -449,15 +630,10 @@ void AuditUser(const SshdSettings& sshd, const PasswdEntry& user, bool named,
         "login shell " + Display(user.shell) +
             " refuses to run commands, so sshd cannot start rrsync: use /bin/sh");
   } else if (shell == "bash" || shell == "rbash") {
-    bool home_exposed = false;
-    for (const std::string& d : state.writable_dirs) {
-      if (IsWithin(RealPath(user.home), d)) home_exposed = true;
-    }
-    Add(findings, home_exposed ? AuditStatus::kFail : AuditStatus::kWarn, "user.shell", user.name,
-        std::string("login shell is bash, which reads ~/.bashrc before the forced command") +
-            (home_exposed ? " and the home directory is inside a writable DIR: a client can "
-                            "upload a .bashrc and run anything"
-                          : ": use /bin/sh (see BASH SECURITY ISSUE in rrsync(1))"));
+    // A writable DIR holding ~/.bashrc is a FAIL of its own (key.login_files); this is advice.
+    Add(findings, AuditStatus::kWarn, "user.shell", user.name,
+        "login shell is bash, which reads ~/.bashrc before the forced command: use /bin/sh (see "
+        "BASH SECURITY ISSUE in rrsync(1))");
   } else {
     Add(findings, AuditStatus::kPass, "user.shell", user.name,
         "login shell " + Display(user.shell));
@@ -647,22 +823,56 @@ int LandlockAbiVersion() {
   return abi < 0 ? 0 : static_cast<int>(abi);
 }
 
-bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, std::string* err) {
-  findings->clear();
-  std::vector<std::string> argv = {options.sshd, "-T"};
-  if (!options.sshd_config.empty()) {
+std::vector<std::string> LiteralAddresses(const std::string& from) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= from.size();) {
+    size_t comma = from.find(',', start);
+    if (comma == std::string::npos) comma = from.size();
+    std::string p = from.substr(start, comma - start);
+    start = comma + 1;
+    p = p.substr(0, p.find('/'));
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, p.c_str(), buf) == 1 || inet_pton(AF_INET6, p.c_str(), buf) == 1)
+      out.push_back(p);
+  }
+  return out;
+}
+
+bool EvaluateSshd(const std::string& sshd, const std::string& config,
+                  const SshdConnection* connection, SshdSettings* settings, std::string* err) {
+  std::vector<std::string> argv = {sshd, "-T"};
+  if (!config.empty()) {
     argv.push_back("-f");
-    argv.push_back(options.sshd_config);
+    argv.push_back(config);
+  }
+  if (connection != nullptr) {
+    for (const std::string& v : {connection->user, connection->host, connection->addr}) {
+      if (v.empty() || v.find_first_of(",= \t\n") != std::string::npos) {
+        *err = "cannot ask sshd -T -C about \"" + Display(v) + "\": empty, or holds , or =";
+        return false;
+      }
+    }
+    argv.push_back("-C");
+    argv.push_back("user=" + connection->user + ",host=" + connection->host +
+                   ",addr=" + connection->addr);
   }
   ProcessResult run;
   if (!RunProcess(argv, 60, &run, err)) return false;
   if (run.exit_code != 0) {
     std::string why = run.err;
     while (!why.empty() && why.back() == '\n') why.pop_back();
-    *err = "sshd -T failed: " + Display(why, 400);
+    *err = std::string(connection == nullptr ? "sshd -T" : "sshd -T -C") +
+           " failed: " + Display(why, 400);
     return false;
   }
-  SshdSettings sshd = ParseSshdSettings(run.out);
+  *settings = ParseSshdSettings(run.out);
+  return true;
+}
+
+bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, std::string* err) {
+  findings->clear();
+  SshdSettings sshd;
+  if (!EvaluateSshd(options.sshd, options.sshd_config, nullptr, &sshd, err)) return false;
   AuditSshdSettings(sshd, findings);
 
   std::string passwd_text;
@@ -674,7 +884,8 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
   std::vector<PasswdEntry> entries = ParsePasswd(passwd_text);
   std::set<std::string> rsync_paths = {options.rsync};
   if (options.users.empty()) {
-    for (const PasswdEntry& e : entries) AuditUser(sshd, e, e.uid == 0, findings, &rsync_paths);
+    for (const PasswdEntry& e : entries)
+      AuditUser(options, sshd, e, e.uid == 0, findings, &rsync_paths);
   } else {
     for (const std::string& name : options.users) {
       auto it = std::find_if(entries.begin(), entries.end(),
@@ -683,11 +894,11 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
         *err = "no such user \"" + name + "\" in " + options.passwd;
         return false;
       }
-      AuditUser(sshd, *it, true, findings, &rsync_paths);
+      AuditUser(options, sshd, *it, true, findings, &rsync_paths);
     }
   }
 
-  int abi = LandlockAbiVersion();
+  int abi = options.landlock_probe();
   if (abi == 0) {
     Add(findings, AuditStatus::kWarn, "kernel.landlock", "kernel",
         "Landlock is unavailable: rrsync -sandbox=auto runs rsync unconfined, -sandbox=require "

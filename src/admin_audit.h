@@ -33,6 +33,24 @@ struct SshdSettings {
 // Parses the text `sshd -T` prints.
 SshdSettings ParseSshdSettings(std::string_view text);
 
+// The connection `sshd -T -C` evaluates Match blocks for.
+struct SshdConnection {
+  std::string user;
+  std::string host = "localhost";
+  std::string addr = "127.0.0.1";
+};
+
+// Runs `sshd -T [-f config] [-C user=U,host=H,addr=A]` (no -C when `connection` is null) and
+// parses what it prints. Returns false and fills *err when sshd fails, or when a value holds a
+// comma or an equals sign that -C cannot carry.
+bool EvaluateSshd(const std::string& sshd, const std::string& config,
+                  const SshdConnection* connection, SshdSettings* settings, std::string* err);
+
+// The literal addresses of a from="..." pattern list (a network stands for its first address),
+// for `sshd -T -C addr=`: a Match Address block may apply only to them. Patterns and negations
+// match too many addresses to try, and are skipped.
+std::vector<std::string> LiteralAddresses(const std::string& from);
+
 // Judges the server-wide settings: PermitRootLogin, PermitUserEnvironment, AcceptEnv,
 // AllowAgentForwarding, AllowTcpForwarding (DisableForwarding covers both),
 // AuthorizedKeysCommand.
@@ -66,6 +84,9 @@ struct AuditOptions {
   std::string sshd_config;  // passed as `sshd -T -f FILE` when not empty
   std::string passwd = "/etc/passwd";
   std::string rsync = "/usr/bin/rsync";
+  // sshd's PAM stack, read for pam_env's user_readenv=1; empty: none.
+  std::string pam_sshd = "/etc/pam.d/sshd";
+  int (*landlock_probe)() = LandlockAbiVersion;  // the kernel's Landlock ABI; tests play others
 };
 
 // Runs every check. Returns false and fills *err only when the audit itself could not run

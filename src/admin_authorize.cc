@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 
 #include "admin_audit.h"
+#include "admin_login_files.h"
 #include "admin_process.h"
 
 namespace rrsync {
@@ -115,6 +117,27 @@ bool GenerateKey(const std::string& file, const std::string& comment, std::strin
   return true;
 }
 
+// The first line of `text` that holds `key` with a forced command other than `command`, 0 when
+// there is none. Lines that do not parse are not the key as far as sshd is concerned.
+int LineGrantingOtherwise(std::string_view text, const PublicKey& key, const std::string& command) {
+  size_t pos = 0;
+  int line_no = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (IsBlankOrComment(line)) continue;
+    AuthorizedKey entry;
+    std::string ignored;
+    if (!ParseAuthorizedKeyLine(line, &entry, &ignored)) continue;
+    if (entry.key.type != key.type || entry.key.blob != key.blob) continue;
+    const KeyOption* other = entry.Find("command");
+    if (other == nullptr || other->value != command) return line_no;
+  }
+  return 0;
+}
+
 std::string RandomSuffix() {
   std::random_device rd;
   static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -193,6 +216,7 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   const uid_t uid = pw->pw_uid;
   const gid_t gid = pw->pw_gid;
   const std::string home = pw->pw_dir;
+  const PasswdEntry account{request.user, uid, gid, home, pw->pw_shell};
 
   AuthorizeSpec spec = request.spec;
   spec.dir = request.dir;
@@ -208,6 +232,64 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   if (!CheckTrustedExecutable(spec.rrsync_path, &problem)) {
     *err = "refusing rrsync path \"" + spec.rrsync_path + "\": " + problem;
     return false;
+  }
+
+  // sshd as this account's login sees it (sshd -T -C: Match blocks apply), from localhost and
+  // from each literal address of --from, which a Match Address block may single out. A line it
+  // would not read, or whose command= a ForceCommand replaces, restricts nothing.
+  std::vector<std::string> addrs = {"127.0.0.1"};
+  for (const std::string& a : LiteralAddresses(spec.from)) {
+    if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
+  }
+  const std::string keys_path = home + "/.ssh/authorized_keys";
+  std::vector<std::string> keys_files;
+  std::vector<LoginFile> login_files;
+  LoginFileContext context;
+  // ~/.ssh/rc counts whenever sshd allows it: another key of the account, now or later, may
+  // run it.
+  context.user_rc = true;
+  context.pam_user_env = !request.pam_sshd.empty() && PamReadsUserEnvironment(request.pam_sshd);
+  for (const std::string& addr : addrs) {
+    SshdConnection connection;
+    connection.user = request.user;
+    connection.addr = addr;
+    SshdSettings sshd;
+    if (!EvaluateSshd(request.sshd, request.sshd_config, &connection, &sshd, err)) return false;
+    const std::string from = addr == addrs.front() ? "" : " from " + addr;
+    const std::string forced = sshd.Get("forcecommand", "none");
+    if (forced != "none") {
+      *err = "sshd's ForceCommand \"" + forced + "\" applies to " + request.user + from +
+             ": it would replace the key's command=";
+      return false;
+    }
+    const std::vector<std::string> files = AuthorizedKeysFiles(sshd, account);
+    if (std::find(files.begin(), files.end(), keys_path) == files.end()) {
+      *err = "sshd does not read \"" + keys_path + "\" for " + request.user + from +
+             " (AuthorizedKeysFile " + sshd.Get("authorizedkeysfile", "none") +
+             "): the key would never be used";
+      return false;
+    }
+    for (const std::string& f : files) {
+      if (std::find(keys_files.begin(), keys_files.end(), f) == keys_files.end())
+        keys_files.push_back(f);
+    }
+    for (const LoginFile& f : LoginFilesFor(sshd, account, context)) login_files.push_back(f);
+  }
+  // A client who may write where sshd, PAM or the login shell read the account's files gets a
+  // shell (admin_login_files.h).
+  if (!spec.read_only) {
+    std::vector<LoginFile> below;
+    for (const LoginFile& f : LoginFilesBelow(spec.dir, login_files)) {
+      if (std::none_of(below.begin(), below.end(),
+                       [&](const LoginFile& g) { return g.path == f.path; }))
+        below.push_back(f);
+    }
+    if (!below.empty()) {
+      *err = "refusing DIR \"" + spec.dir + "\": it holds files sshd or the login shell read for " +
+             request.user + ": " + DescribeLoginFiles(below, home) +
+             ": a client who may write there gets a shell; use --ro or another DIR";
+      return false;
+    }
   }
 
   PublicKey key;
@@ -230,8 +312,36 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   outcome->key_type = key.type;
   if (!BuildAuthorizedLine(spec, key, &outcome->line, err)) return false;
 
+  // sshd tries the files in order and takes the first line with the key: the same key in
+  // another file without this forced command would undo it. That file is not ours to edit.
+  AuthorizedKey built;
+  std::string ignored;
+  if (!ParseAuthorizedKeyLine(outcome->line, &built, &ignored)) {
+    *err = "internal error: the built line does not parse: " + ignored;
+    return false;
+  }
+  const std::string command = built.Find("command")->value;
+  for (const std::string& file : keys_files) {
+    if (file == keys_path) continue;
+    UniqueFd fd(open(file.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!fd.valid() && errno == ENOENT) continue;
+    std::string text, read_err;
+    if (!fd.valid() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        !ReadAllFd(fd.get(), kMaxAuthorizedKeysSize, &text, &read_err)) {
+      *err = "Failed to read \"" + file + "\", which sshd reads for " + request.user + ": " +
+             (read_err.empty() ? (fd.valid() ? std::string("not a regular file") : Errno(errno))
+                               : read_err);
+      return false;
+    }
+    if (int line_no = LineGrantingOtherwise(text, key, command)) {
+      *err = "the key is already in \"" + file + "\" line " + std::to_string(line_no) +
+             " without this forced command: sshd may use that line instead; remove it there first";
+      return false;
+    }
+  }
+
   const std::string ssh_path = home + "/.ssh";
-  outcome->authorized_keys = ssh_path + "/authorized_keys";
+  outcome->authorized_keys = keys_path;
   UniqueFd home_fd(open(home.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!home_fd.valid()) {
     *err = "Failed to open \"" + home + "\": " + Errno(errno);
@@ -288,7 +398,7 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
         return false;
       }
       std::string read_err;
-      if (!ReadAllFd(keys_fd.get(), 4 << 20, &existing, &read_err)) {
+      if (!ReadAllFd(keys_fd.get(), kMaxAuthorizedKeysSize, &existing, &read_err)) {
         *err = "Failed to read \"" + outcome->authorized_keys + "\": " + read_err;
         return false;
       }

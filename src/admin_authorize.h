@@ -39,6 +39,9 @@ struct AuthorizeRequest {
   std::string generate_file;  // where to create a new ed25519 key pair (FILE and FILE.pub)
   bool dry_run = false;
   AuthorizeSpec spec;  // rrsync_path, flags, from and comment; dir is filled in
+  std::string sshd = "/usr/sbin/sshd";       // asked (sshd -T -C) which files it reads for the user
+  std::string sshd_config;                   // passed as `sshd -T -f FILE` when not empty
+  std::string pam_sshd = "/etc/pam.d/sshd";  // sshd's PAM stack; empty: none
 };
 
 // What `authorize` did (or, with dry_run, would do).

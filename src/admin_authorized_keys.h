@@ -2,11 +2,16 @@
 #ifndef RRSYNC_ADMIN_AUTHORIZED_KEYS_H_
 #define RRSYNC_ADMIN_AUTHORIZED_KEYS_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace rrsync {
+
+// The most rrsync-admin reads of one authorized keys file (and of the other files audit reads).
+// A larger file is refused, not cut short: the lines past the limit still count for sshd.
+inline constexpr size_t kMaxAuthorizedKeysSize = 8u << 20;
 
 // One option of a key line: `restrict` (no value) or `command="..."` (value unquoted).
 struct KeyOption {

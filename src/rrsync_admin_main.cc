@@ -157,6 +157,9 @@ int main(int argc, char** argv) {
       ->add_option("--rrsync", auth.request.spec.rrsync_path,
                    "absolute path of rrsync in the forced command")
       ->capture_default_str();
+  authorize->add_option("--sshd-config", auth.request.sshd_config,
+                        "ask sshd about this sshd_config instead of the default (sshd -T -f FILE)");
+  authorize->add_option("--sshd", auth.request.sshd, "the sshd binary")->capture_default_str();
   authorize->add_option("--alias", auth.alias,
                         "Host alias for the printed client stanza (default HOSTNAME-USER)");
   authorize->add_option("--host", auth.host,

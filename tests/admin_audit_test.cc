@@ -149,8 +149,172 @@ TEST_F(AuditTest, BashWithTheHomeInsideAWritableDirFails) {
   Passwd("/bin/bash");
   Keys("bk", RrsyncLine("restrict,", dir_ + "/bk"));
   std::vector<AuditFinding> findings = Audit();
-  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL user.shell"})
+  EXPECT_EQ(Problems(findings),
+            (std::vector<std::string>{"FAIL key.login_files", "WARN user.shell"}))
       << FormatAuditText(findings);
+  const AuditFinding* exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+  ASSERT_NE(exposed, nullptr);
+  EXPECT_NE(exposed->message.find("~/.bashrc (bash)"), std::string::npos) << exposed->message;
+}
+
+// One `rsync -a evil/.ssh/ host:.ssh/` through a key whose DIR holds ~/.ssh adds a key without
+// a forced command. However DIR is spelled, audit finds the directory.
+TEST_F(AuditTest, AWritableDirHoldingTheSshDirFails) {
+  GoodSetup();
+  ASSERT_EQ(symlink((dir_ + "/bk").c_str(), (dir_ + "/link").c_str()), 0);
+  for (const std::string& dir : {dir_ + "/bk", std::string("."), std::string("/"), dir_ + "/link",
+                                 dir_ + "/bk/.ssh", dir_ + "/bk/../bk/"}) {
+    SCOPED_TRACE(dir);
+    Keys("bk", RrsyncLine("restrict,", dir));
+    std::vector<AuditFinding> findings = Audit();
+    EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.login_files"})
+        << FormatAuditText(findings);
+    const AuditFinding* exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+    ASSERT_NE(exposed, nullptr);
+    EXPECT_EQ(exposed->subject, "bk: ~/.ssh/authorized_keys line 1");
+    EXPECT_NE(exposed->message.find("~/.ssh/authorized_keys (sshd (AuthorizedKeysFile)), "
+                                    "~/.ssh/authorized_keys2 (sshd (AuthorizedKeysFile))"),
+              std::string::npos)
+        << exposed->message;
+  }
+  Keys("bk", RrsyncLine("restrict,", dir_ + "/bk"));
+  const AuditFinding* exposed = nullptr;
+  std::vector<AuditFinding> findings = Audit();
+  exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+  ASSERT_NE(exposed, nullptr);
+  EXPECT_EQ(
+      exposed->message,
+      "DIR \"" + dir_ +
+          "/bk\" is writable and holds files sshd or the login shell read "
+          "for bk: ~/.ssh/authorized_keys (sshd (AuthorizedKeysFile)), ~/.ssh/authorized_keys2 "
+          "(sshd (AuthorizedKeysFile)), ~/.profile (sh): one upload there opens a shell; use -ro "
+          "or a DIR that holds none of them");
+}
+
+TEST_F(AuditTest, AReadOnlyKeyMayServeTheHome) {
+  GoodSetup();
+  Passwd("/bin/bash");
+  Keys("bk", RrsyncLine("restrict,", "-ro " + dir_ + "/bk"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"WARN user.shell"})
+      << FormatAuditText(findings);
+}
+
+// With the keys kept outside the home, the shell's startup files still count.
+TEST_F(AuditTest, TheShellsStartupFilesCountToo) {
+  GoodSetup();
+  Sshd(
+      "PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n"
+      "AuthorizedKeysFile " +
+      dir_ + "/keys/%u\n");
+  ASSERT_EQ(mkdir((dir_ + "/keys").c_str(), 0755), 0);
+  WriteFile(dir_ + "/keys/bk", RrsyncLine("restrict,", dir_ + "/bk"), 0600);
+  std::vector<AuditFinding> findings = Audit();
+  const AuditFinding* exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+  ASSERT_NE(exposed, nullptr) << FormatAuditText(findings);
+  EXPECT_NE(exposed->message.find("for bk: ~/.profile (sh): "), std::string::npos)
+      << exposed->message;
+  // The keys directory itself is one of them.
+  WriteFile(dir_ + "/keys/bk", RrsyncLine("restrict,", dir_ + "/keys"), 0600);
+  findings = Audit();
+  exposed = FindCheck(findings, "key.login_files", AuditStatus::kFail);
+  ASSERT_NE(exposed, nullptr) << FormatAuditText(findings);
+  EXPECT_NE(exposed->message.find("for bk: " + dir_ + "/keys/bk (sshd (AuthorizedKeysFile)): "),
+            std::string::npos)
+      << exposed->message;
+}
+
+// A bind mount of the home directory is the home directory under another name.
+TEST_F(AuditTest, ABindMountOfTheHomeFails) {
+  GoodSetup();
+  ASSERT_EQ(mkdir((dir_ + "/mnt").c_str(), 0755), 0);
+  Keys("bk", RrsyncLine("restrict,", dir_ + "/mnt"));
+  // The mount lives in a mount namespace of its own, which ends with the command.
+  ProcessResult run = admin_test::Shell("unshare -m --propagation private sh -c 'mount --bind " +
+                                        dir_ + "/bk " + dir_ + "/mnt || exit 77; exec " +
+                                        RRSYNC_ADMIN_BINARY + " audit --json --sshd-config " +
+                                        dir_ + "/sshd_config --passwd " + dir_ + "/passwd'");
+  if (run.exit_code == 77 || run.out.empty()) GTEST_SKIP() << "no bind mount here: " << run.err;
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  nlohmann::json doc = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << run.out;
+  bool found = false;
+  for (const auto& f : doc["findings"]) {
+    if (f["check"] == "key.login_files" && f["status"] == "FAIL") found = true;
+  }
+  EXPECT_TRUE(found) << run.out;
+}
+
+// A module of a -config key is a DIR like any other.
+TEST_F(AuditTest, AWritableModuleHoldingTheHomeFails) {
+  GoodSetup();
+  WriteFile(dir_ + "/rrsync.conf", "[home]\n    path = " + dir_ + "/bk\n", 0644);
+  Keys("bk", RrsyncLine("restrict,", "-config=" + dir_ + "/rrsync.conf -module=home"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.login_files"})
+      << FormatAuditText(findings);
+}
+
+// sshd is asked as it would answer this account's login (sshd -T -C user=...,addr=...), so a
+// Match block counts: a ForceCommand replaces every key's command=.
+TEST_F(AuditTest, AForceCommandInAMatchBlockFails) {
+  GoodSetup();
+  const std::string good =
+      "PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n";
+  Sshd(good + "Match User bk\n    ForceCommand internal-sftp\n");
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL sshd.force_command"})
+      << FormatAuditText(findings);
+  const AuditFinding* forced = FindCheck(findings, "sshd.force_command", AuditStatus::kFail);
+  ASSERT_NE(forced, nullptr);
+  EXPECT_EQ(forced->subject, "bk");
+  EXPECT_EQ(forced->message,
+            "sshd's ForceCommand \"internal-sftp\" applies to bk (from 127.0.0.1): it replaces "
+            "every key's command=, so rrsync does not run");
+
+  // A key limited to one address is checked from that address.
+  Sshd(good + "Match Address 192.0.2.7\n    ForceCommand /bin/sh\n");
+  findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+  Keys("bk", RrsyncLine("restrict,from=\"192.0.2.7\",", "-ro " + dir_ + "/data"));
+  findings = Audit();
+  forced = FindCheck(findings, "sshd.force_command", AuditStatus::kFail);
+  ASSERT_NE(forced, nullptr) << FormatAuditText(findings);
+  EXPECT_NE(forced->message.find("applies to bk (from 192.0.2.7)"), std::string::npos)
+      << forced->message;
+}
+
+TEST_F(AuditTest, AMatchBlocksAuthorizedKeysFileIsRead) {
+  GoodSetup();
+  Sshd(
+      "PermitRootLogin forced-commands-only\nAllowAgentForwarding no\nAllowTcpForwarding no\n"
+      "Match User bk\n    AuthorizedKeysFile .ssh/authorized_keys " +
+      dir_ + "/keys/%u\n");
+  ASSERT_EQ(mkdir((dir_ + "/keys").c_str(), 0755), 0);
+  WriteFile(dir_ + "/keys/bk", std::string(kBob) + "\n", 0600);
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"WARN key.without_command"})
+      << FormatAuditText(findings);
+  const AuditFinding* bare = FindCheck(findings, "key.without_command", AuditStatus::kWarn);
+  ASSERT_NE(bare, nullptr);
+  EXPECT_EQ(bare->subject, "bk: " + dir_ + "/keys/bk line 1");
+}
+
+// sshd takes the first line that holds the key, in any of the files it reads: the rrsync line
+// restricts nothing while the same key sits in authorized_keys2 without a forced command.
+TEST_F(AuditTest, TheSameKeyWithoutACommandInAnotherFileFails) {
+  GoodSetup();
+  WriteFile(dir_ + "/bk/.ssh/authorized_keys2", std::string(kAlice) + "\n", 0600);
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings),
+            (std::vector<std::string>{"WARN key.without_command", "FAIL key.duplicate"}))
+      << FormatAuditText(findings);
+  const AuditFinding* dup = FindCheck(findings, "key.duplicate", AuditStatus::kFail);
+  ASSERT_NE(dup, nullptr);
+  EXPECT_EQ(dup->subject, "bk: ~/.ssh/authorized_keys2 line 1");
+  EXPECT_EQ(dup->message,
+            "key (alice@laptop) is the rrsync key of ~/.ssh/authorized_keys line 1 but has no "
+            "forced command here: sshd may pick this line and open a shell; remove it");
 }
 
 TEST_F(AuditTest, ServerSettingsThatLetClientsInjectEnvironment) {
@@ -165,7 +329,9 @@ TEST_F(AuditTest, ServerSettingsThatLetClientsInjectEnvironment) {
   EXPECT_EQ(Problems(findings),
             (std::vector<std::string>{"FAIL sshd.permit_user_environment", "FAIL sshd.accept_env"}))
       << FormatAuditText(findings);
-  EXPECT_EQ(FindCheck(findings, "sshd.accept_env", AuditStatus::kFail)->message,
+  const AuditFinding* accept_env = FindCheck(findings, "sshd.accept_env", AuditStatus::kFail);
+  ASSERT_NE(accept_env, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(accept_env->message,
             "AcceptEnv lets clients set variables the shell or loader obey: LD_* (matches "
             "LD_PRELOAD)");
 }
@@ -187,28 +353,33 @@ TEST_F(AuditTest, BrokenKeyLines) {
             (std::vector<std::string>{"FAIL key.rrsync_dir", "FAIL key.rrsync_path",
                                       "WARN key.log_file", "FAIL key.log_file", "FAIL user.shell"}))
       << FormatAuditText(findings);
-  EXPECT_EQ(FindCheck(findings, "key.rrsync_dir", AuditStatus::kFail)->message,
-            "DIR \"" + dir_ + "/missing\" does not exist");
-  EXPECT_EQ(FindCheck(findings, "key.rrsync_path", AuditStatus::kFail)->message,
-            "\"" + dir_ + "/open\" (on the way to " + dir_ +
-                "/open/rrsync) is writable by group or others");
-  EXPECT_EQ(FindCheck(findings, "key.log_file", AuditStatus::kFail)->subject,
-            "bk: ~/.ssh/authorized_keys line 3");
+  const AuditFinding* dir = FindCheck(findings, "key.rrsync_dir", AuditStatus::kFail);
+  ASSERT_NE(dir, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(dir->message, "DIR \"" + dir_ + "/missing\" does not exist");
+  const AuditFinding* path = FindCheck(findings, "key.rrsync_path", AuditStatus::kFail);
+  ASSERT_NE(path, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(path->message, "\"" + dir_ + "/open\" (on the way to " + dir_ +
+                               "/open/rrsync) is writable by group or others");
+  const AuditFinding* log = FindCheck(findings, "key.log_file", AuditStatus::kFail);
+  ASSERT_NE(log, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(log->subject, "bk: ~/.ssh/authorized_keys line 3");
 }
 
 TEST_F(AuditTest, AShellKeyBesideRrsyncKeysAndWeakFlags) {
   GoodSetup();
   // A bare key undoes the restriction of the other keys; a command without a path lets sshd's
-  // PATH choose; -sandbox=off turns the kernel confinement off.
+  // PATH choose; -sandbox=off turns the kernel confinement off. Bob's bare line comes first, so
+  // sshd never uses his rrsync line.
   Keys("bk", RrsyncLine("restrict,", "-ro " + dir_ + "/data") + kBob + "\n" +
                  "restrict,command=\"rrsync -sandbox=off -ro " + dir_ + "/data\" " + kBob + "\n");
   std::vector<AuditFinding> findings = Audit();
   EXPECT_EQ(Problems(findings),
             (std::vector<std::string>{"WARN key.without_command", "WARN key.rrsync_path",
-                                      "WARN key.sandbox"}))
+                                      "WARN key.sandbox", "FAIL key.duplicate"}))
       << FormatAuditText(findings);
-  EXPECT_EQ(FindCheck(findings, "key.without_command", AuditStatus::kWarn)->message,
-            "key (bob@desk) has no forced command: it opens a shell for bk");
+  const AuditFinding* bare = FindCheck(findings, "key.without_command", AuditStatus::kWarn);
+  ASSERT_NE(bare, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(bare->message, "key (bob@desk) has no forced command: it opens a shell for bk");
 }
 
 TEST_F(AuditTest, ChecksTheConfigFileAndTheModulesAKeyNames) {
@@ -234,6 +405,107 @@ TEST_F(AuditTest, ChecksTheConfigFileAndTheModulesAKeyNames) {
   const AuditFinding* bad = FindCheck(findings, "key.rrsync_config", AuditStatus::kFail);
   ASSERT_NE(bad, nullptr) << FormatAuditText(findings);
   EXPECT_NE(bad->message.find("rrsync.conf:1: "), std::string::npos) << bad->message;
+}
+
+// rrsync runs as the account: a config file only root can read refuses every session.
+TEST_F(AuditTest, AConfigFileTheAccountCannotReadFails) {
+  GoodSetup();
+  ASSERT_EQ(mkdir((dir_ + "/etc").c_str(), 0755), 0);
+  const std::string conf = dir_ + "/etc/rrsync.conf";
+  WriteFile(conf, "[backup]\n    path = " + dir_ + "/data\n", 0600);
+  Keys("bk", RrsyncLine("restrict,", "-config=" + conf + " -module=backup"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.rrsync_config"})
+      << FormatAuditText(findings);
+  const AuditFinding* config = FindCheck(findings, "key.rrsync_config", AuditStatus::kFail);
+  ASSERT_NE(config, nullptr);
+  EXPECT_EQ(config->message, "bk cannot read \"" + conf + "\": rrsync will refuse every session");
+
+  // Readable, but behind a directory the account cannot enter.
+  ASSERT_EQ(chmod(conf.c_str(), 0644), 0);
+  ASSERT_EQ(chmod((dir_ + "/etc").c_str(), 0700), 0);
+  findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.rrsync_config"})
+      << FormatAuditText(findings);
+  ASSERT_EQ(chmod((dir_ + "/etc").c_str(), 0755), 0);
+  findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+}
+
+// rrsync opens the log as the account; when it cannot, nothing is logged and nothing says so.
+TEST_F(AuditTest, ALogFileTheAccountCannotWriteFails) {
+  GoodSetup();
+  ASSERT_EQ(mkdir((dir_ + "/logs").c_str(), 0755), 0);
+  const std::string log = dir_ + "/logs/rrsync.log";
+  WriteFile(log, "", 0644);
+  Keys("bk", RrsyncLine("restrict,", "-ro -log=" + log + " " + dir_ + "/data"));
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.log_file"})
+      << FormatAuditText(findings);
+  const AuditFinding* failed = FindCheck(findings, "key.log_file", AuditStatus::kFail);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(failed->message,
+            "bk cannot write log file \"" + log + "\": rrsync logs nothing for this key");
+  ASSERT_EQ(chown(log.c_str(), 4242, 4242), 0);
+  findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+}
+
+// For an account other than root, -sandbox=require needs the whole Landlock ruleset: an older
+// kernel refuses every session (src/sandbox/sandbox.cc, PrepareSandbox).
+TEST_F(AuditTest, RequireOnAKernelThatCannotEnforceItFails) {
+  GoodSetup();
+  Keys("bk", RrsyncLine("restrict,", "-sandbox=require -ro " + dir_ + "/data"));
+  AuditOptions options;
+  options.sshd_config = dir_ + "/sshd_config";
+  options.passwd = dir_ + "/passwd";
+  options.landlock_probe = [] { return 3; };
+  std::vector<AuditFinding> findings;
+  std::string err;
+  ASSERT_TRUE(RunAudit(options, &findings, &err)) << err;
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.sandbox"})
+      << FormatAuditText(findings);
+  const AuditFinding* sandbox = FindCheck(findings, "key.sandbox", AuditStatus::kFail);
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_EQ(sandbox->message.rfind("-sandbox=require: Landlock ABI 3 cannot enforce the full "
+                                   "ruleset (lacks ",
+                                   0),
+            0u)
+      << sandbox->message;
+  EXPECT_NE(sandbox->message.find("): rrsync refuses every session for bk"), std::string::npos)
+      << sandbox->message;
+
+  options.landlock_probe = [] { return 0; };
+  ASSERT_TRUE(RunAudit(options, &findings, &err)) << err;
+  sandbox = FindCheck(findings, "key.sandbox", AuditStatus::kFail);
+  ASSERT_NE(sandbox, nullptr) << FormatAuditText(findings);
+  EXPECT_EQ(sandbox->message,
+            "-sandbox=require: Landlock is not available on this kernel: rrsync refuses every "
+            "session for bk");
+
+  options.landlock_probe = [] { return 99; };
+  ASSERT_TRUE(RunAudit(options, &findings, &err)) << err;
+  EXPECT_EQ(FindCheck(findings, "key.sandbox", AuditStatus::kFail), nullptr)
+      << FormatAuditText(findings);
+}
+
+// sshd reads every line of authorized_keys; audit reads 8 MiB. A longer file is a FAIL, not a
+// file audited in part: the key past the limit here opens a shell.
+TEST_F(AuditTest, AKeysFileOverTheReadLimitFails) {
+  GoodSetup();
+  std::string text = RrsyncLine("restrict,", "-ro " + dir_ + "/data");
+  const std::string filler = "# " + std::string(1000, 'x') + "\n";
+  while (text.size() <= (8u << 20)) text += filler;
+  text += std::string(kBob) + "\n";
+  Keys("bk", text);
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL keys.too_large"})
+      << FormatAuditText(findings);
+  const AuditFinding* large = FindCheck(findings, "keys.too_large", AuditStatus::kFail);
+  ASSERT_NE(large, nullptr);
+  EXPECT_EQ(large->message, "\"" + dir_ +
+                                "/bk/.ssh/authorized_keys\" is larger than 8388608 "
+                                "bytes: sshd reads all of it, audit read only the start");
 }
 
 TEST_F(AuditTest, CommandLineExitCodesAndJson) {
@@ -281,6 +553,12 @@ TEST(ParseSshdSettings, KeepsRepeatedKeywords) {
   EXPECT_EQ(s.Get("port"), "22");
   EXPECT_EQ(s.values["acceptenv"], (std::vector<std::string>{"LANG", "LC_*"}));
   EXPECT_EQ(s.Get("nosuch", "dflt"), "dflt");
+}
+
+TEST(LiteralAddresses, KeepsAddressesAndNetworksButNotPatterns) {
+  EXPECT_EQ(LiteralAddresses("192.0.2.7,10.0.0.0/8,!10.1.2.3,10.2.*,host.example.org,2001:db8::1"),
+            (std::vector<std::string>{"192.0.2.7", "10.0.0.0", "2001:db8::1"}));
+  EXPECT_EQ(LiteralAddresses(""), std::vector<std::string>{});
 }
 
 TEST(ParsePasswd, ReadsFieldsAndSkipsJunk) {

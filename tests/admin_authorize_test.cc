@@ -34,7 +34,20 @@ class AuthorizeTest : public ::testing::Test {
     ASSERT_EQ(chown(home_.c_str(), user_->uid(), user_->gid()), 0);
     key_file_ = scratch_.path() + "/alice.pub";
     WriteFile(key_file_, std::string(kAlice) + "\n");
+    // authorize asks sshd which files it reads for the account: a scratch sshd_config, so the
+    // machine's own settings do not change what the tests see.
+    ASSERT_EQ(RunCommand({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                          scratch_.path() + "/host_key"})
+                  .exit_code,
+              0);
+    Sshd("");
+    mkdir("/run/sshd", 0755);
   }
+
+  void Sshd(const std::string& settings) {
+    WriteFile(sshd_config(), "HostKey " + scratch_.path() + "/host_key\n" + settings);
+  }
+  std::string sshd_config() { return scratch_.path() + "/sshd_config"; }
 
   AuthorizeRequest Request() {
     AuthorizeRequest r;
@@ -42,6 +55,8 @@ class AuthorizeTest : public ::testing::Test {
     r.dir = data_;
     r.key_file = key_file_;
     r.spec.rrsync_path = RRSYNC_BINARY;
+    r.sshd_config = sshd_config();
+    r.pam_sshd.clear();
     return r;
   }
 
@@ -249,6 +264,95 @@ TEST_F(AuthorizeTest, NeverFollowsASymlinkedKeysFile) {
                      "\" (it must be a regular file): Too many levels of symbolic links");
 }
 
+// A client who may write where sshd or the shell reads the account's files gets a shell: one
+// `rsync -a evil/.ssh/ host:.ssh/` adds a key without a forced command. However DIR is spelled.
+TEST_F(AuthorizeTest, RefusesAWritableDirHoldingTheAccountsLoginFiles) {
+  ASSERT_EQ(symlink(home_.c_str(), (scratch_.path() + "/link").c_str()), 0);
+  for (const std::string& dir :
+       {home_, std::string("."), std::string("/"), scratch_.path() + "/link", home_ + "/.ssh"}) {
+    SCOPED_TRACE(dir);
+    AuthorizeRequest request = Request();
+    request.dir = dir;
+    if (dir == home_ + "/.ssh") {
+      ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    }
+    AuthorizeOutcome outcome;
+    std::string err;
+    EXPECT_FALSE(Authorize(request, &outcome, &err));
+    EXPECT_NE(err.find("holds files sshd or the login shell read for " + user_->name() +
+                       ": ~/.ssh/authorized_keys (sshd (AuthorizedKeysFile))"),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(access(KeysPath().c_str(), F_OK), -1);
+  }
+  AuthorizeRequest request = Request();
+  request.dir = home_;
+  request.spec.write_only = true;
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "refusing DIR \"" + home_ +
+                     "\": it holds files sshd or the login shell read for " + user_->name() +
+                     ": ~/.ssh/authorized_keys (sshd (AuthorizedKeysFile)), "
+                     "~/.ssh/authorized_keys2 (sshd (AuthorizedKeysFile)), ~/.ssh/rc (sshd "
+                     "(PermitUserRC)), ~/.profile (sh): a client who may write there gets a "
+                     "shell; use --ro or another DIR");
+}
+
+TEST_F(AuthorizeTest, AReadOnlyKeyMayServeTheHome) {
+  AuthorizeRequest request = Request();
+  request.dir = home_;
+  request.spec.read_only = true;
+  AuthorizeOutcome outcome;
+  std::string err;
+  ASSERT_TRUE(Authorize(request, &outcome, &err)) << err;
+  EXPECT_TRUE(outcome.wrote);
+}
+
+// sshd takes the first line that holds the key in any file it reads: the same key without this
+// forced command in authorized_keys2 would undo the restriction.
+TEST_F(AuthorizeTest, RefusesAKeyAnotherKeysFileGrantsOtherwise) {
+  ASSERT_EQ(mkdir((home_ + "/.ssh").c_str(), 0700), 0);
+  WriteFile(home_ + "/.ssh/authorized_keys2", "# old\n" + std::string(kAlice) + "\n", 0600);
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(Request(), &outcome, &err));
+  EXPECT_EQ(err, "the key is already in \"" + home_ +
+                     "/.ssh/authorized_keys2\" line 2 without this forced command: sshd may use "
+                     "that line instead; remove it there first");
+  EXPECT_EQ(access(KeysPath().c_str(), F_OK), -1);
+
+  WriteFile(home_ + "/.ssh/authorized_keys2", Line("") + "\n", 0600);
+  EXPECT_TRUE(Authorize(Request(), &outcome, &err)) << err;
+}
+
+// sshd is asked as it would answer this account's login, so Match blocks count.
+TEST_F(AuthorizeTest, RefusesWhenSshdWouldNotUseTheLine) {
+  Sshd("Match User " + user_->name() + "\n    ForceCommand internal-sftp\n");
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(Request(), &outcome, &err));
+  EXPECT_EQ(err, "sshd's ForceCommand \"internal-sftp\" applies to " + user_->name() +
+                     ": it would replace the key's command=");
+
+  // --from names the addresses the key will come from: a Match Address block for one of them
+  // counts.
+  Sshd("Match Address 192.0.2.7\n    ForceCommand internal-sftp\n");
+  AuthorizeRequest request = Request();
+  request.dry_run = true;
+  EXPECT_TRUE(Authorize(request, &outcome, &err)) << err;
+  request.spec.from = "192.0.2.0/24,192.0.2.7";
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "sshd's ForceCommand \"internal-sftp\" applies to " + user_->name() +
+                     " from 192.0.2.7: it would replace the key's command=");
+
+  Sshd("Match User " + user_->name() + "\n    AuthorizedKeysFile /etc/ssh/keys/%u\n");
+  EXPECT_FALSE(Authorize(Request(), &outcome, &err));
+  EXPECT_EQ(err, "sshd does not read \"" + KeysPath() + "\" for " + user_->name() +
+                     " (AuthorizedKeysFile /etc/ssh/keys/%u): the key would never be used");
+  EXPECT_EQ(access((home_ + "/.ssh").c_str(), F_OK), -1);
+}
+
 TEST_F(AuthorizeTest, DryRunChangesNothing) {
   AuthorizeRequest request = Request();
   request.dry_run = true;
@@ -261,9 +365,10 @@ TEST_F(AuthorizeTest, DryRunChangesNothing) {
 }
 
 TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
-  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir",
-                                data_, "--ro", "--key", key_file_, "--rrsync", RRSYNC_BINARY,
-                                "--alias", "backup", "--host", "server.example.org"});
+  ProcessResult r =
+      RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_, "--ro",
+                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--alias", "backup", "--host",
+                  "server.example.org", "--sshd-config", sshd_config()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')), Line("-ro"));
@@ -284,6 +389,12 @@ TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
                   "--wo", "--key", key_file_, "--rrsync", RRSYNC_BINARY});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "rrsync-admin error: --ro and --wo contradict each other\n");
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", ".", "--key",
+                  key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("rrsync-admin error: refusing DIR \"" + home_ + "/.\": it holds files ", 0),
+            0u)
+      << r.err;
   r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "rrsync-admin error: authorize needs --key FILE.pub or --generate FILE\n");

@@ -36,6 +36,7 @@ TEST(ParseAuthorizedKeyLine, OptionsWithQuotedValues) {
   EXPECT_FALSE(key.options[0].has_value);
   ASSERT_NE(key.Find("command"), nullptr);
   EXPECT_EQ(key.Find("command")->value, "rrsync -ro \"/srv/a b\"");
+  ASSERT_NE(key.Find("from"), nullptr);
   EXPECT_EQ(key.Find("from")->value, "10.0.0.0/8,!10.1.*");
   EXPECT_EQ(key.key.comment, "alice@laptop");
 }
@@ -97,6 +98,7 @@ TEST(FormatAuthorizedKeyLine, RoundTripsAndEscapesQuotes) {
   AuthorizedKey parsed;
   std::string err;
   ASSERT_TRUE(ParseAuthorizedKeyLine(line, &parsed, &err)) << err;
+  ASSERT_NE(parsed.Find("command"), nullptr);
   EXPECT_EQ(parsed.Find("command")->value, "rrsync \"x\" /srv");
 }
 

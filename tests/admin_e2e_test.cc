@@ -164,9 +164,10 @@ TEST(AdminE2e, AuthorizeThenProbeThenBackup) {
   std::string rrsync = sshd->InstallExecutable(RRSYNC_BINARY, &err);
   ASSERT_FALSE(rrsync.empty()) << err;
 
-  ProcessResult auth = admin_test::RunCommand(
-      {RRSYNC_ADMIN_BINARY, "authorize", "--user", user.name(), "--dir", data, "--ro", "--key",
-       sshd->KeyPath(account) + ".pub", "--rrsync", rrsync});
+  ProcessResult auth =
+      admin_test::RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user.name(), "--dir",
+                              data, "--ro", "--key", sshd->KeyPath(account) + ".pub", "--rrsync",
+                              rrsync, "--sshd-config", sshd->dir() + "/sshd/sshd_config"});
   ASSERT_EQ(auth.exit_code, 0) << auth.out << auth.err;
 
   CommandResult probe =

@@ -8,6 +8,7 @@ add_library(rrsync_admin STATIC
   ${RRSYNC_ADMIN_ROOT}/src/admin_audit.cc
   ${RRSYNC_ADMIN_ROOT}/src/admin_authorize.cc
   ${RRSYNC_ADMIN_ROOT}/src/admin_authorized_keys.cc
+  ${RRSYNC_ADMIN_ROOT}/src/admin_login_files.cc
   ${RRSYNC_ADMIN_ROOT}/src/admin_probe.cc
   ${RRSYNC_ADMIN_ROOT}/src/admin_process.cc
   ${RRSYNC_ADMIN_ROOT}/src/admin_ssh_config.cc
@@ -39,6 +40,7 @@ install(FILES ${CMAKE_BINARY_DIR}/man/rrsync-admin.8.gz DESTINATION ${CMAKE_INST
 
 set(RRSYNC_ADMIN_TEST_SOURCES
   ${RRSYNC_ADMIN_ROOT}/tests/admin_authorized_keys_test.cc
+  ${RRSYNC_ADMIN_ROOT}/tests/admin_login_files_test.cc
   ${RRSYNC_ADMIN_ROOT}/tests/admin_ssh_config_test.cc
   ${RRSYNC_ADMIN_ROOT}/tests/admin_authorize_test.cc
   ${RRSYNC_ADMIN_ROOT}/tests/admin_audit_test.cc

@@ -73,6 +73,11 @@ std::string FilterError(int error) {
 
 }  // namespace
 
+std::string LandlockMissingForAbi(int abi) {
+  const LandlockAccess wanted = WantedAccess();
+  return DescribeMissing(wanted, RestrictToAbi(wanted, abi));
+}
+
 bool ParseSandboxMode(std::string_view text, SandboxMode* mode) {
   if (text == "auto") {
     *mode = SandboxMode::kAuto;
@@ -258,9 +263,8 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
                "Landlock ABI 1 cannot allow the renames a push needs: the push is confined by the "
                "mount view, the capabilities and the system-call policy");
   } else {
-    const LandlockAccess wanted = WantedAccess();
-    const LandlockAccess handled = RestrictToAbi(wanted, abi);
-    std::string missing = DescribeMissing(wanted, handled);
+    const LandlockAccess handled = RestrictToAbi(WantedAccess(), abi);
+    const std::string missing = LandlockMissingForAbi(abi);
     if (!missing.empty()) {
       if (require && !others_hold) {
         *err = "Landlock ABI " + std::to_string(abi) + " cannot enforce the full ruleset (lacks " +

@@ -60,6 +60,11 @@ struct SandboxReport {
 using LandlockAbiProbe = int (*)();
 int ProbeLandlockAbi();
 
+// What the full Landlock ruleset needs that ABI `abi` cannot enforce ("fs ...; net ...;
+// scopes ..."), empty when nothing is missing. Without the other layers (the mount view, for
+// root) holding it, -sandbox=require refuses every session on such a kernel.
+std::string LandlockMissingForAbi(int abi);
+
 // Confines the calling process, and what it execs next, to `plan`, in place: every layer but
 // the mount view, which needs a new process. Sets no_new_privs. Returns false and fills *err
 // when the session must be refused (kRequire without full enforcement, a push needing REFER on
