@@ -214,6 +214,7 @@ struct RrsyncCommand {
   std::vector<std::string> flags;
   std::string dir;
   bool read_only = false;
+  bool write_only = false;
   std::string log_file;
   std::string rsync;
   std::string sandbox;
@@ -234,6 +235,8 @@ bool ParseRrsyncCommand(const std::vector<std::string>& words, RrsyncCommand* cm
     cmd->flags.push_back(w);
     if (w == "-ro")
       cmd->read_only = true;
+    else if (w == "-wo")
+      cmd->write_only = true;
     else if (w.rfind("-log=", 0) == 0)
       cmd->log_file = w.substr(5);
     else if (w.rfind("-rsync=", 0) == 0)
@@ -374,7 +377,7 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
           all_there = false;
           Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,
               "module " + Display(name) + ": path \"" + Display(module->path) + "\" does not exist");
-        } else if (!module->flags.read_only.value_or(config.defaults.read_only.value_or(false)) &&
+        } else if (!ModuleIsReadOnly(module->flags, config.defaults, cmd.write_only) &&
                    !cmd.read_only) {
           state->writable_dirs.push_back({module->path, subject});
         }

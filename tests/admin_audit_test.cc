@@ -248,11 +248,18 @@ TEST_F(AuditTest, ABindMountOfTheHomeFails) {
 // A module of a -config key is a DIR like any other.
 TEST_F(AuditTest, AWritableModuleHoldingTheHomeFails) {
   GoodSetup();
-  WriteFile(dir_ + "/rrsync.conf", "[home]\n    path = " + dir_ + "/bk\n", 0644);
+  WriteFile(dir_ + "/rrsync.conf", "[home]\n    path = " + dir_ + "/bk\n    read only = no\n",
+            0644);
   Keys("bk", RrsyncLine("restrict,", "-config=" + dir_ + "/rrsync.conf -module=home"));
   std::vector<AuditFinding> findings = Audit();
   EXPECT_EQ(Problems(findings), std::vector<std::string>{"FAIL key.login_files"})
       << FormatAuditText(findings);
+  // Without "read only = no" a module is read only (rsyncd.conf's default): nothing to write.
+  WriteFile(dir_ + "/rrsync.conf", "[home]\n    path = " + dir_ + "/bk\n", 0644);
+  EXPECT_EQ(Problems(Audit()), std::vector<std::string>{});
+  // The key's -wo makes such a module an upload module again.
+  Keys("bk", RrsyncLine("restrict,", "-wo -config=" + dir_ + "/rrsync.conf -module=home"));
+  EXPECT_EQ(Problems(Audit()), std::vector<std::string>{"FAIL key.login_files"});
 }
 
 // sshd is asked as it would answer this account's login (sshd -T -C user=...,addr=...), so a
