@@ -352,14 +352,12 @@ int SyslogFacilityByName(std::string_view name) {
 }
 
 const std::vector<std::string>& NeverAllowedOptions() {
-  // Upstream's disabled options, -s (hides the real arguments from this check), the symlink
-  // followers refused below "/", and the flag-driven refusals: allow options cannot undo them.
+  // Upstream's disabled options, the symlink followers refused below "/", and the flag-driven
+  // refusals: allow options cannot undo them. (-s is not among them: rrsync reads and checks the
+  // secluded words like a plain command, so a module may refuse -s or allow it back.)
   static const std::vector<std::string> kNever = {
       "daemon",
       "debug",
-      "s",
-      "secluded-args",
-      "protect-args",
       "copy-devices",
       "write-devices",
       "no-munge-links",

@@ -30,6 +30,8 @@
 #include "rsync_features.h"
 #include "runner.h"
 #include "sandbox.h"
+#include "secluded_args.h"
+#include "secluded_command.h"
 #include "session_log.h"
 
 namespace rrsync {
@@ -123,7 +125,8 @@ int Run(int argc, char** argv) {
   const std::string host = ClientHost(getenv("SSH_CONNECTION"));
   std::optional<std::string> command;
   if (command_env != nullptr) command = command_env;
-  const std::string logged_command = command.value_or("");
+  // What the logs show: with -s, the command with the secluded words in it, once they are read.
+  std::string logged_command = command.value_or("");
 
   Settings settings;
   std::string err;
@@ -175,6 +178,21 @@ int Run(int argc, char** argv) {
     Die(reason);
   };
 
+  // With -s the client sends its options and paths on stdin: they are read before anything
+  // looks at the command (the module is in the paths), and from here on the session is the plain
+  // command they make, routed, checked and decided like any other. rsync runs without -s, so
+  // it reads no arguments from stdin, only the protocol that follows them.
+  const bool secluded = command && AsksForSecludedArgs(*command);
+  if (secluded) {
+    std::vector<std::string> secluded_words;
+    std::string composed;
+    if (!ReadSecludedArgs(STDIN_FILENO, SecludedArgsLimits(), &secluded_words, &err) ||
+        !ComposeSecludedCommand(*command, secluded_words, &composed, &err))
+      refuse(err);
+    command = composed;
+    logged_command = composed;
+  }
+
   if (configured) {
     std::vector<std::string> served =
         settings.module.empty() ? settings.modules : std::vector<std::string>{settings.module};
@@ -221,6 +239,11 @@ int Run(int argc, char** argv) {
       audit->facts().module = module_name;
     }
     if (command) {
+      // The -s that the composed command no longer holds: "refuse options = s" still refuses it.
+      if (std::optional<std::string> refused =
+              secluded ? RefusedOption("rsync --server -s .", refuse_options, allow_options)
+                       : std::nullopt)
+        refuse(*refused);
       if (std::optional<std::string> refused =
               RefusedOption(*command, refuse_options, allow_options))
         refuse(*refused);

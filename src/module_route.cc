@@ -146,7 +146,7 @@ std::vector<std::string_view> LongNamesOfLetter(char c) {
     case 'r':
       return {"recursive"};
     case 's':
-      return {"secluded-args"};
+      return {"secluded-args", "protect-args"};
     case 't':
       return {"times"};
     case 'u':

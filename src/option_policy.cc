@@ -115,7 +115,10 @@ constexpr LongOptionEntry kLongOptions[] = {
 constexpr std::string_view kShortNoArgument = "ACDEHIJKLNORSUWXbcdgklmnopqrstuvxyz";
 // Short options followed by a number.
 constexpr std::string_view kShortWithNumber = "@B";
-// Always refused: -s (--protect-args/--secluded-args) would hide the real arguments.
+// Always refused in the command decided here. A client's -s never reaches it: main reads the
+// secluded words first and decides the plain command they make (src/secluded_command.h). An s
+// in that command came from the secluded words themselves and would make rsync, run with it,
+// read further arguments from stdin that nobody checked.
 constexpr std::string_view kShortDisabled = "s";
 // Refused below "/": they make rsync follow symlinks that may lead out of DIR.
 constexpr std::string_view kShortDisabledBelowRoot = "KLk";

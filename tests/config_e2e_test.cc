@@ -192,6 +192,53 @@ TEST_F(ConfigEndToEnd, SeveralModulesThroughOneKey) {
             "finished - -\n");
 }
 
+TEST_F(ConfigEndToEnd, SecludedArgsNameTheModuleAndReachTheLog) {
+  // With -s the module is in the words on stdin; the log shows those words, not "-s" alone.
+  Configure("", "-modules=backup,logs");
+  CommandResult pull = Rsync({"-s", "-a", Remote("logs/2026/"), root_ + "/dest/"});
+  ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
+  EXPECT_EQ(Slurp(root_ + "/dest/app.log"), "started\n");
+  CommandResult push = Rsync({"--protect-args", "-a", root_ + "/src/", Remote("backup/to day/")});
+  ASSERT_EQ(push.exit_code, 0) << push.Describe();
+  EXPECT_EQ(Slurp(backup_ + "/to day/db.dump"), "rows\n");
+
+  CommandResult into_logs = Rsync({"-s", "-a", root_ + "/src/", Remote("logs/")});
+  EXPECT_EQ(into_logs.exit_code, 12) << into_logs.Describe();
+  EXPECT_NE(into_logs.err.find("rrsync error: sending to read-only server is not allowed\n"),
+            std::string::npos)
+      << into_logs.Describe();
+  CommandResult unknown = Rsync({"-s", "-a", Remote("etc/passwd"), root_ + "/dest/"});
+  EXPECT_EQ(unknown.exit_code, 12) << unknown.Describe();
+  EXPECT_NE(unknown.err.find("rrsync error: unknown module 'etc' (this key may use: backup, "
+                             "logs)\n"),
+            std::string::npos)
+      << unknown.Describe();
+  EXPECT_FALSE(fs::exists(logs_ + "/db.dump"));
+
+  CommandResult jq = e2e::Run(
+      account_, {"jq", "-r",
+                 "[.event, .module // \"-\", (.argv // [] | join(\" \")), .command // \"-\"] "
+                 "| join(\"|\")",
+                 root_ + "/var/rrsync.json"});
+  ASSERT_EQ(jq.exit_code, 0) << jq.Describe();
+  std::vector<std::string> lines;
+  std::istringstream in(jq.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 5u) << jq.out;
+  // rsync gets the paths pinned by descriptor (/proc/self/fd/N/...), the options as sent.
+  EXPECT_TRUE(lines[0].starts_with("accepted|logs|/usr/bin/rsync --server --sender "
+                                   "-logDtpre.iLsfxCIvu --confine-root=" + logs_ + " -- . "))
+      << lines[0];
+  EXPECT_TRUE(lines[0].ends_with("/|-")) << lines[0];
+  EXPECT_TRUE(lines[1].starts_with("accepted|backup|/usr/bin/rsync --server -logDtpre.iLsfxCIvu "
+                                   "--drop-D --confine-root=" + backup_ + " -- . "))
+      << lines[1];
+  EXPECT_TRUE(lines[1].ends_with("/to day/|-")) << lines[1];
+  EXPECT_EQ(lines[2], "finished|backup||-");
+  EXPECT_EQ(lines[3], "refused|logs||rsync --server -logDtpre.iLsfxCIvu . logs/");
+  EXPECT_EQ(lines[4], "refused|-||rsync --server --sender -logDtpre.iLsfxCIvu . etc/passwd");
+}
+
 TEST_F(ConfigEndToEnd, OneModuleUnderTheRequiredSandbox) {
   if (ProbeLandlockAbi() < 2) GTEST_SKIP() << "this kernel's Landlock is missing or lacks REFER";
   Configure("sandbox = require", "-module=backup");

@@ -161,13 +161,15 @@ TEST(ConfigErrors, EachMessageNamesFileAndLine) {
 }
 
 TEST(ConfigErrors, OptionsThatCanNeverBeAllowed) {
-  for (const char* never : {"daemon", "debug", "s", "secluded-args", "protect-args", "copy-devices",
-                            "write-devices", "no-munge-links", "L", "k", "K", "copy-links",
-                            "copy-unsafe-links", "keep-dirlinks", "copy-dirlinks"}) {
+  for (const char* never : {"daemon", "debug", "copy-devices", "write-devices", "no-munge-links",
+                            "L", "k", "K", "copy-links", "copy-unsafe-links", "keep-dirlinks",
+                            "copy-dirlinks"}) {
     EXPECT_EQ(ParseError(std::string("[m]\npath = /m\nallow options = v ") + never + "\n"),
               std::string("/etc/rrsync.conf:3: option '") + never +
                   "' can never be allowed (matched by '" + never + "')");
   }
+  // -s is not one of them: rrsync checks the secluded words like a plain command.
+  Parsed("[m]\npath = /m\nrefuse options = *\nallow options = s secluded-args protect-args\n");
   // A pattern that would take one of them back is refused too.
   EXPECT_EQ(ParseError("allow options = *\n"),
             "/etc/rrsync.conf:1: option 'daemon' can never be allowed (matched by '*')");

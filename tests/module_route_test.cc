@@ -118,6 +118,17 @@ TEST(RefusedOption, LongNamesLettersAndPatterns) {
             "option -B has been disabled on this server.");
 }
 
+TEST(RefusedOption, SecludedArgsByEitherName) {
+  // main asks about the -s of a secluded-args session with this command.
+  const std::string secluded = "rsync --server -s .";
+  for (const char* term : {"s", "secluded-args", "protect-args", "*"}) {
+    EXPECT_EQ(RefusedOption(secluded, {term}, {}), "option -s has been disabled on this server.")
+        << term;
+  }
+  EXPECT_EQ(RefusedOption(secluded, {"*"}, {"protect-args"}), std::nullopt);
+  EXPECT_EQ(RefusedOption(secluded, {"z"}, {}), std::nullopt);
+}
+
 TEST(RefusedOption, AllowTakesBackWhatRefuseRefused) {
   const std::string pull = "rsync --server --sender -vlogDtpre.iLsfxCIvu --bwlimit=5 . x";
   EXPECT_EQ(RefusedOption(pull, {"*"}, {"a", "v", "bwlimit"}), std::nullopt);

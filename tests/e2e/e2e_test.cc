@@ -1076,6 +1076,191 @@ INSTANTIATE_TEST_SUITE_P(Accounts, AgentPitfall, ::testing::Values(Who::kRoot, W
                          WhoName);
 
 // ---------------------------------------------------------------------------------------------
+// Secluded arguments (-s): the client sends its options and paths on stdin; rrsync reads them
+// and decides the command they make like a plain one, then runs rsync without -s.
+
+using Secluded = E2eTest;
+
+// The four ways a client asks for it: its options, and its environment.
+struct SecludedWay {
+  const char* name;
+  std::vector<std::string> options;
+  RunOptions run;
+};
+
+std::vector<SecludedWay> SecludedWays() {
+  return {{"-s", {"-s"}, {}},
+          {"--secluded-args", {"--secluded-args"}, {}},
+          {"--protect-args", {"--protect-args"}, {}},
+          {"RSYNC_PROTECT_ARGS=1", {}, WithEnv("RSYNC_PROTECT_ARGS=1")}};
+}
+
+std::vector<std::string> Args(const SecludedWay& way, const std::vector<std::string>& more) {
+  std::vector<std::string> args = way.options;
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+TEST_P(Secluded, PullFromReadOnlyAndPushToWriteOnly) {
+  if (kReference) GTEST_SKIP() << "upstream rrsync refuses -s";
+  // Names a shell would take apart: what -s is for.
+  MakeDir(data_ + "/sub dir");
+  Put(data_ + "/sub dir/a b;c.txt", "a b c\n");
+  Put(data_ + "/$(id).txt", "dollar\n");
+  MakeDir(src_ + "/up load");
+  Put(src_ + "/up load/x 'y'.txt", "x y\n");
+  for (const SecludedWay& way : SecludedWays()) {
+    SCOPED_TRACE(way.name);
+    fs::remove_all(dest_);
+    MakeDir(dest_);
+    Authorize({"-ro"});
+    CommandResult pull = Rsync(Args(way, {"-a", Remote("/sub dir"), Remote("/$(id).txt"),
+                                          dest_ + "/"}),
+                               way.run);
+    ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
+    EXPECT_EQ(pull.err, "");
+    EXPECT_EQ(ReadFile(dest_ + "/sub dir/a b;c.txt"), "a b c\n");
+    EXPECT_EQ(ReadFile(dest_ + "/$(id).txt"), "dollar\n");
+
+    Authorize({"-wo"});
+    fs::remove_all(data_ + "/in " + way.name);
+    CommandResult push =
+        Rsync(Args(way, {"-a", src_ + "/up load/", Remote("/in " + std::string(way.name))}),
+              way.run);
+    ASSERT_EQ(push.exit_code, 0) << push.Describe();
+    EXPECT_EQ(push.err, "");
+    EXPECT_EQ(Diff(Snapshot(src_ + "/up load", AsRoot()),
+                   Snapshot(data_ + "/in " + way.name, AsRoot())),
+              "");
+  }
+}
+
+TEST_P(Secluded, ReadOnlyAndWriteOnlyRefuseAsForAPlainCommand) {
+  if (kReference) GTEST_SKIP() << "upstream rrsync refuses -s";
+  MakeEscapeTree();
+  Put(src_ + "/new.txt", "new\n");
+  for (const SecludedWay& way : SecludedWays()) {
+    SCOPED_TRACE(way.name);
+    Authorize({"-ro"});
+    ExpectRefused(Rsync(Args(way, {"-a", src_ + "/", Remote("/")}), way.run),
+                  "sending to read-only server is not allowed");
+    Authorize({"-wo"});
+    ExpectRefused(Rsync(Args(way, {"-a", Remote("/public.txt"), dest_ + "/"}), way.run),
+                  "reading from write-only server is not allowed");
+  }
+  EXPECT_TRUE(fs::is_empty(dest_));
+}
+
+TEST_P(Secluded, HostileSecludedWordsAreRefusedWithThePlainCommandsMessage) {
+  if (kReference) GTEST_SKIP() << "upstream rrsync refuses -s";
+  MakeEscapeTree();
+  Put(src_ + "/up.txt", "up\n");
+  struct Attack {
+    std::vector<std::string> flags;  // rrsync's
+    std::vector<std::string> args;   // the client's, without -s
+    std::string message;
+  };
+  const std::string kDotDot =
+      "do not use .. in arg (anchor the path at the root of your restricted dir)";
+  const std::vector<Attack> attacks = {
+      {{"-ro"}, {"-a", Remote("/../secret"), dest_ + "/"}, kDotDot},
+      {{"-ro"}, {"-a", Remote("public.txt/../../secret"), dest_ + "/"}, kDotDot},
+      {{"-ro"},
+       {"-a", Remote("link-out"), dest_ + "/"},
+       "unsafe arg: link-out ['link-out', '" + srv_ + "/secret']"},
+      {{"-ro"},
+       {"-a", "-M--log-file=" + srv_ + "/pwned", Remote("/"), dest_ + "/"},
+       "option --log-file has been disabled on this server."},
+      {{"-ro"},
+       {"-a", "-M--debug=ALL", Remote("/"), dest_ + "/"},
+       "option --debug has been disabled on this server."},
+      {{},
+       {"-a", "-M--log-file=../pwned", src_ + "/", Remote("/")},
+       "do not use .. in --log-file (anchor the path at the root of your restricted dir)"},
+      {{}, {"-a", src_ + "/up.txt", Remote("../pwned")}, kDotDot},
+  };
+  for (const Attack& attack : attacks) {
+    SCOPED_TRACE(attack.message);
+    Authorize(attack.flags);
+    // The plain command first: the secluded one must be refused with the very same line.
+    ExpectRefused(Rsync(attack.args), attack.message);
+    std::vector<std::string> secluded = {"-s"};
+    secluded.insert(secluded.end(), attack.args.begin(), attack.args.end());
+    ExpectRefused(Rsync(secluded), attack.message);
+  }
+  EXPECT_FALSE(fs::exists(srv_ + "/pwned"));
+}
+
+TEST_P(Secluded, NoSecludedWordTurnsOnSecludedArgsAgain) {
+  if (kReference) GTEST_SKIP() << "upstream rrsync refuses -s";
+  MakeEscapeTree();
+  Authorize({"-ro"});
+  // rsync, run with a second -s, would read more arguments from stdin that nobody checked.
+  ExpectRefused(Rsync({"-s", "-M-s", "-a", Remote("/public.txt"), dest_ + "/"}),
+                "option -s has been disabled on this server.");
+  ExpectRefused(Rsync({"-s", "-M-vs", "-a", Remote("/public.txt"), dest_ + "/"}),
+                "option -s has been disabled on this server.");
+  for (const char* option : {"-M--secluded-args", "-M--protect-args"}) {
+    SCOPED_TRACE(option);
+    ExpectRefused(Rsync({"-s", option, "-a", Remote("/public.txt"), dest_ + "/"}),
+                  "invalid rsync-command syntax or options");
+  }
+  EXPECT_TRUE(fs::is_empty(dest_));
+}
+
+TEST_P(Secluded, AHandWrittenStreamIsReadExactlyOrRefused) {
+  if (kReference) GTEST_SKIP() << "upstream rrsync refuses -s";
+  MakeEscapeTree();
+  Authorize({"-ro"});
+  // ssh with stdin from printf: what a client that is not rsync could send.
+  auto send = [&](const std::string& printf_format) {
+    return e2e::Run(account_, {"sh", "-c",
+                               "printf '" + printf_format + "' | ssh -F " +
+                                   sshd_->ConfigPath(account_) + " " + sshd_->Alias() +
+                                   " rsync --server --sender -se.iLsfxCIvu"});
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"rsync\\0.\\0public.txt", "secluded args: the client closed the connection before their end"},
+      {"", "secluded args: the client closed the connection before their end"},
+      {"sh\\0-c\\0id\\0\\0", "secluded args: the first one is not \"rsync\""},
+      {"rsync\\0-s\\0.\\0public.txt\\0\\0", "option -s has been disabled on this server."},
+      {"rsync\\0.\\0../secret\\0\\0",
+       "do not use .. in arg (anchor the path at the root of your restricted dir)"},
+  };
+  for (const auto& [bytes, message] : cases) {
+    SCOPED_TRACE(bytes);
+    CommandResult r = send(bytes);
+    EXPECT_EQ(r.exit_code, 1) << r.Describe();
+    EXPECT_TRUE(HasLine(r.err, ErrorLine(message))) << "want: " << ErrorLine(message) << "\n"
+                                                    << r.Describe();
+    ExpectContained(r);
+  }
+  // A well-formed list, then the client's protocol version (32): rsync sends its own version
+  // and, having read the client's intact right after the list, goes on to offer its checksums.
+  // One byte read too far, and rsync sees a broken version and stops after its own four bytes.
+  CommandResult ok = send("rsync\\0.\\0public.txt\\0\\0\\040\\0\\0\\0");
+  EXPECT_EQ(ok.out.substr(0, 4), std::string(" \0\0\0", 4)) << ok.Describe();
+  EXPECT_GT(ok.out.size(), 4u) << ok.Describe();
+  EXPECT_EQ(ok.err.find("protocol version mismatch"), std::string::npos) << ok.Describe();
+}
+
+TEST_P(Secluded, IconvWithANonAsciiName) {
+  if (kReference) GTEST_SKIP() << "upstream rrsync refuses -s";
+  Put(data_ + "/caf\xc3\xa9.txt", "coffee\n");
+  Authorize({"-ro"});
+  CommandResult plain = Rsync({"-a", "--iconv=utf8,utf8", Remote("/"), dest_ + "/plain/"});
+  if (plain.exit_code != 0)
+    GTEST_SKIP() << "--iconv fails without -s too (a sandbox locale problem, not -s):\n"
+                 << plain.Describe();
+  CommandResult r =
+      Rsync({"-s", "--iconv=utf8,utf8", Remote("/caf\xc3\xa9.txt"), dest_ + "/secluded/"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(ReadFile(dest_ + "/secluded/caf\xc3\xa9.txt"), "coffee\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Accounts, Secluded, ::testing::Values(Who::kRoot, Who::kUser), WhoName);
+
+// ---------------------------------------------------------------------------------------------
 // What only this rrsync has.
 
 using Extras = E2eTest;

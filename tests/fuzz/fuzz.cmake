@@ -1,4 +1,4 @@
-# The libFuzzer target (issue 7), included from cmake/parts/load.cmake. Only with clang and
+# The libFuzzer targets (issue 7; the secluded-args reader, issue 12), included from cmake/parts/load.cmake. Only with clang and
 # -DRRSYNC_FUZZ=ON, which scripts/fuzz sets in its own build dir (build-fuzz) together with
 # -DRRSYNC_SANITIZE=ON and CMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link (coverage for the whole
 # core; the fuzzer's main is linked into this target only).
@@ -11,4 +11,8 @@ if(RRSYNC_FUZZ)
   target_compile_options(rrsync_fuzz_decision PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(rrsync_fuzz_decision PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(rrsync_fuzz_decision PRIVATE rrsync_core)
+  add_executable(rrsync_fuzz_secluded_args ${RRSYNC_LOAD_ROOT}/tests/fuzz/fuzz_secluded_args.cc)
+  target_compile_options(rrsync_fuzz_secluded_args PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(rrsync_fuzz_secluded_args PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(rrsync_fuzz_secluded_args PRIVATE rrsync_core)
 endif()
