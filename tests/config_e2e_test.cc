@@ -224,19 +224,20 @@ TEST_F(ConfigEndToEnd, SecludedArgsNameTheModuleAndReachTheLog) {
   std::vector<std::string> lines;
   std::istringstream in(jq.out);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
-  ASSERT_EQ(lines.size(), 5u) << jq.out;
+  ASSERT_EQ(lines.size(), 6u) << jq.out;
   // rsync gets the paths pinned by descriptor (/proc/self/fd/N/...), the options as sent.
   EXPECT_TRUE(lines[0].starts_with("accepted|logs|/usr/bin/rsync --server --sender "
                                    "-logDtpre.iLsfxCIvu --confine-root=" + logs_ + " -- . "))
       << lines[0];
   EXPECT_TRUE(lines[0].ends_with("/|-")) << lines[0];
-  EXPECT_TRUE(lines[1].starts_with("accepted|backup|/usr/bin/rsync --server -logDtpre.iLsfxCIvu "
+  EXPECT_EQ(lines[1], "finished|logs||-");  // every session that ran rsync, pulls included
+  EXPECT_TRUE(lines[2].starts_with("accepted|backup|/usr/bin/rsync --server -logDtpre.iLsfxCIvu "
                                    "--drop-D --confine-root=" + backup_ + " -- . "))
-      << lines[1];
-  EXPECT_TRUE(lines[1].ends_with("/to day/|-")) << lines[1];
-  EXPECT_EQ(lines[2], "finished|backup||-");
-  EXPECT_EQ(lines[3], "refused|logs||rsync --server -logDtpre.iLsfxCIvu . logs/");
-  EXPECT_EQ(lines[4], "refused|-||rsync --server --sender -logDtpre.iLsfxCIvu . etc/passwd");
+      << lines[2];
+  EXPECT_TRUE(lines[2].ends_with("/to day/|-")) << lines[2];
+  EXPECT_EQ(lines[3], "finished|backup||-");
+  EXPECT_EQ(lines[4], "refused|logs||rsync --server -logDtpre.iLsfxCIvu . logs/");
+  EXPECT_EQ(lines[5], "refused|-||rsync --server --sender -logDtpre.iLsfxCIvu . etc/passwd");
 }
 
 TEST_F(ConfigEndToEnd, OneModuleUnderTheRequiredSandbox) {
