@@ -292,6 +292,7 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
     if (SplitLongOption(word, &name, &value)) {
       std::optional<ArgCheck> check = policy.LongOption(name);
       if (!check) break;  // unknown: the generic refusal below
+      if (name == "relative") request.relative = true;
       if (name == "no-relative") request.relative = false;
       if (*check == ArgCheck::kDisabled)
         return Refused("option --" + name + " has been disabled on this server.");

@@ -314,8 +314,12 @@ int Run(int argc, char** argv) {
   if (request.sender && settings.access == Access::kReadWrite) {
     plan.remove_sent = HasServerOption(request, '\0', "--remove-source-files") ||
                        HasServerOption(request, '\0', "--remove-sent-files");
+    // Only an existing log: a missing one is refused by the pinner, in upstream's words.
+    struct stat log_st;
     for (const ServerWord& word : request.words)
-      if (word.pin && word.pin->option == "--log-file") plan.log_file = word.pin->real_path;
+      if (word.pin && word.pin->option == "--log-file" &&
+          lstat(word.pin->real_path.c_str(), &log_st) == 0 && S_ISREG(log_st.st_mode))
+        plan.log_file = word.pin->real_path;
   }
   // The sandbox's work (rsync's ELF headers, the ruleset, the system-call filter) is done
   // here, before any child exists, so that a child only makes the irrevocable calls.

@@ -10,26 +10,41 @@ namespace {
 struct LongOptionEntry {
   std::string_view name;
   ArgCheck check;
+  // The short option this is the long name of (one popt entry in rsync's options.c gives both
+  // spellings), or 0. The long name is refused exactly when the letter is.
+  char short_form = 0;
 };
 
 using enum ArgCheck;
 
 // The long options a stock rsync client sends to a server, as upstream rrsync (rsync 3.5.0)
-// lists them, in alphabetical order (looked up by binary search).
+// lists them, in alphabetical order (looked up by binary search). Added to upstream's list: the
+// long names of the allowed short options and --ignore-non-existing, which openrsync (macOS's
+// rsync) sends instead of the short forms; each shares one popt entry with its short form or with
+// --existing in rsync 3.5.0's options.c, so rsync cannot tell the spellings apart.
 constexpr LongOptionEntry kLongOptions[] = {
+    {"acls", kNoArgument, 'A'},  // not upstream's (README, differences 11)
     {"append", kNoArgument},
+    {"atimes", kNoArgument, 'U'},  // not upstream's (README, differences 11)
+    {"backup", kNoArgument, 'b'},  // not upstream's (README, differences 11)
     {"backup-dir", kPathWhenReceiving},
     {"block-size", kUnchecked},
     {"bwlimit", kUnchecked},
+    {"checksum", kNoArgument, 'c'},  // not upstream's (README, differences 11)
     {"checksum-choice", kUnchecked},
     {"checksum-seed", kUnchecked},
     {"compare-dest", kPathWhenReceiving},
+    {"compress", kNoArgument, 'z'},  // not upstream's (README, differences 11)
     {"compress-choice", kUnchecked},
     {"compress-level", kUnchecked},
     {"compress-threads", kUnchecked},
     {"copy-dest", kPathWhenReceiving},
     {"copy-devices", kDisabled},
+    {"copy-dirlinks", kNoArgument, 'k'},  // not upstream's (README, differences 11)
+    {"copy-links", kNoArgument, 'L'},  // not upstream's (README, differences 11)
     {"copy-unsafe-links", kNoArgument},
+    {"crtimes", kNoArgument, 'N'},  // not upstream's (README, differences 11)
+    {"cvs-exclude", kNoArgument, 'C'},  // not upstream's (README, differences 11)
     {"daemon", kDisabled},
     {"debug", kDisabled},
     {"delay-updates", kNoArgument},
@@ -40,26 +55,30 @@ constexpr LongOptionEntry kLongOptions[] = {
     {"delete-during", kNoArgument},
     {"delete-excluded", kNoArgument},
     {"delete-missing-args", kNoArgument},
-    {"dirs", kNoArgument},
+    {"dirs", kNoArgument, 'd'},
+    {"dry-run", kNoArgument, 'n'},  // not upstream's (README, differences 11)
+    {"executability", kNoArgument, 'E'},  // not upstream's (README, differences 11)
     {"existing", kNoArgument},
     {"fake-super", kNoArgument},
     {"files-from", kPathAlways},
     {"force", kNoArgument},
     {"from0", kNoArgument},
     {"fsync", kNoArgument},
-    {"fuzzy", kNoArgument},
-    {"group", kNoArgument},
+    {"fuzzy", kNoArgument, 'y'},
+    {"group", kNoArgument, 'g'},
     {"groupmap", kUnchecked},
-    {"hard-links", kNoArgument},
+    {"hard-links", kNoArgument, 'H'},
     {"iconv", kUnchecked},
     {"ignore-errors", kNoArgument},
     {"ignore-existing", kNoArgument},
     {"ignore-missing-args", kNoArgument},
-    {"ignore-times", kNoArgument},
+    {"ignore-non-existing", kNoArgument},  // --existing's other spelling (differences 11)
+    {"ignore-times", kNoArgument, 'I'},
     {"info", kUnchecked},
     {"inplace", kNoArgument},
+    {"keep-dirlinks", kNoArgument, 'K'},  // not upstream's (README, differences 11)
     {"link-dest", kPathWhenReceiving},
-    {"links", kNoArgument},
+    {"links", kNoArgument, 'l'},
     {"list-only", kNoArgument},
     {"log-file", kPathAlways},
     {"log-format", kUnchecked},
@@ -81,15 +100,20 @@ constexpr LongOptionEntry kLongOptions[] = {
     {"no-specials", kNoArgument},
     {"numeric-ids", kNoArgument},
     {"old-compress", kNoArgument},
-    {"one-file-system", kNoArgument},
+    {"omit-dir-times", kNoArgument, 'O'},  // not upstream's (README, differences 11)
+    {"omit-link-times", kNoArgument, 'J'},  // not upstream's (README, differences 11)
+    {"one-file-system", kNoArgument, 'x'},
     {"only-write-batch", kUnchecked},
     {"open-noatime", kNoArgument},
-    {"owner", kNoArgument},
+    {"owner", kNoArgument, 'o'},
     {"partial", kNoArgument},
     {"partial-dir", kPathWhenReceiving},
-    {"perms", kNoArgument},
+    {"perms", kNoArgument, 'p'},
     {"preallocate", kNoArgument},
-    {"recursive", kNoArgument},
+    {"prune-empty-dirs", kNoArgument, 'm'},  // not upstream's (README, differences 11)
+    {"quiet", kNoArgument, 'q'},  // not upstream's (README, differences 11)
+    {"recursive", kNoArgument, 'r'},
+    {"relative", kNoArgument, 'R'},  // not upstream's (README, differences 11)
     {"remove-sent-files", kNoArgument},
     {"remove-source-files", kNoArgument},
     {"safe-links", kNoArgument},
@@ -97,6 +121,7 @@ constexpr LongOptionEntry kLongOptions[] = {
     {"server", kNoArgument},
     {"size-only", kNoArgument},
     {"skip-compress", kUnchecked},
+    {"sparse", kNoArgument, 'S'},  // not upstream's (README, differences 11)
     {"specials", kNoArgument},
     {"stats", kNoArgument},
     {"stderr", kUnchecked},
@@ -104,10 +129,14 @@ constexpr LongOptionEntry kLongOptions[] = {
     {"super", kNoArgument},
     {"temp-dir", kPathWhenReceiving},
     {"timeout", kUnchecked},
-    {"times", kNoArgument},
+    {"times", kNoArgument, 't'},
+    {"update", kNoArgument, 'u'},  // not upstream's (README, differences 11)
     {"use-qsort", kNoArgument},
     {"usermap", kUnchecked},
+    {"verbose", kNoArgument, 'v'},  // not upstream's (README, differences 11)
+    {"whole-file", kNoArgument, 'W'},  // not upstream's (README, differences 11)
     {"write-devices", kDisabled},
+    {"xattrs", kNoArgument, 'X'},  // not upstream's (README, differences 11)
 };
 
 // Short options without an argument that a client may send. "e" is absent: it only appears as
@@ -147,7 +176,16 @@ std::optional<ArgCheck> OptionPolicy::LongOption(std::string_view name) const {
   ArgCheck check = it->check;
   // The admin's flags only ever turn options off; they never turn one on.
   if (name == "sender" && (settings_.access == Access::kWriteOnly || !sender_)) return kDisabled;
-  if (settings_.no_delete && (name.starts_with("remove") || name.starts_with("delete")))
+  if (settings_.no_delete && name.starts_with("remove")) return kDisabled;
+  // A sender never deletes because of --delete*, so a pull keeps them (README, differences 12;
+  // openrsync sends --delete-before to the sender). In rsync 3.5.0 files are deleted only by the generator
+  // (generator.c delete_in_dir/do_delete_pass, delete.c delete_item, backup.c), which runs in
+  // do_recv (main.c); a --sender server runs do_server_sender instead. There the options only
+  // shape what is sent (options.c xfer_dirs, exclude.c sender-side rules for --delete-excluded,
+  // flist.c aborting on an I/O error). --remove-source-files does delete on the sender
+  // (sender.c), so it stays refused above.
+  if (settings_.no_delete && name.starts_with("delete") && !sender_) return kDisabled;
+  if (it->short_form != 0 && short_disabled_.find(it->short_form) != std::string::npos)
     return kDisabled;
   if (settings_.access == Access::kReadOnly && name == "log-file") return kDisabled;
   if (settings_.no_overwrite && (name == "log-file" || name == "partial-dir" ||

@@ -120,7 +120,7 @@ TEST_F(DecisionTest, UnknownOptionIsInvalidSyntax) {
   EXPECT_EQ(Refusal("rsync --server --sender -v file"), "invalid rsync-command syntax or options");
   EXPECT_EQ(Refusal("rsync --server --sender -B . file"), "invalid rsync-command syntax or options");
   EXPECT_EQ(Refusal("rsync --server --sender -ve . file"), "invalid rsync-command syntax or options");
-  EXPECT_EQ(Refusal("rsync --server --sender --relative . file"),
+  EXPECT_EQ(Refusal("rsync --server --sender --del . file"),
             "invalid rsync-command syntax or options");
 }
 
@@ -160,6 +160,93 @@ TEST_F(DecisionTest, NoDeleteRefusesDeleteAndRemove) {
     EXPECT_EQ(Refusal(std::string("rsync --server --") + option + " . x"),
               std::string("option --") + option + " has been disabled on this server.");
   }
+}
+
+// openrsync (macOS's rsync) spells out the short options and sends --delete-before to the sender
+// of a pull (README, differences 11 and 12). The exact commands it sends for `-a --delete
+// server:/ backup/`, `-R server:/a/b backup/` and `-aH src/ server:dst/`:
+constexpr char kOpenrsyncPullDelete[] =
+    "rsync --server --sender --delete-before -g -l -o -p -D -r -t . /";
+constexpr char kOpenrsyncPullRelative[] = "rsync --server --sender --relative . /sub/a.txt";
+constexpr char kOpenrsyncPushHardLinks[] = "rsync --server -g -l -o -p -D -r -t -H . sub/";
+
+TEST_F(DecisionTest, LongNamesOfAllowedShortOptions) {
+  for (const char* option :
+       {"acls", "atimes", "backup", "checksum", "compress", "crtimes", "cvs-exclude", "dry-run",
+        "executability", "omit-dir-times", "omit-link-times", "prune-empty-dirs", "quiet",
+        "relative", "sparse", "update", "verbose", "whole-file", "xattrs", "ignore-non-existing"}) {
+    EXPECT_EQ(Refusal(std::string("rsync --server --sender --") + option + " . file"), "ran")
+        << option;
+    EXPECT_EQ(Refusal(std::string("rsync --server --") + option + " . x"), "ran") << option;
+  }
+  EXPECT_EQ(Words("rsync --server --sender --verbose --compress . file"),
+            "--server --sender --verbose --compress --confine-root=" + dir_ + " -- . {file|}");
+}
+
+TEST_F(DecisionTest, LongNamesAreRefusedWhereTheShortFormIs) {
+  EXPECT_EQ(Refusal("rsync --server --sender --copy-links . file"),
+            "option --copy-links has been disabled on this server.");
+  EXPECT_EQ(Refusal("rsync --server --sender --copy-dirlinks . file"),
+            "option --copy-dirlinks has been disabled on this server.");
+  EXPECT_EQ(Refusal("rsync --server --keep-dirlinks . x"),
+            "option --keep-dirlinks has been disabled on this server.");
+  EXPECT_EQ(Words("rsync --server --sender --copy-links --copy-dirlinks --keep-dirlinks . file", "/"),
+            "--server --sender --copy-links --copy-dirlinks --keep-dirlinks -- . file");
+  EXPECT_EQ(Refusal("rsync --server --backup . x"), "ran");
+  settings_.no_overwrite = true;
+  EXPECT_EQ(Refusal("rsync --server --backup . x"), "option --backup has been disabled on this server.");
+  // Still no other spelling of -s, and no abbreviations.
+  EXPECT_EQ(Refusal("rsync --server --sender --secluded-args . file"),
+            "invalid rsync-command syntax or options");
+  EXPECT_EQ(Refusal("rsync --server --sender --protect-args . file"),
+            "invalid rsync-command syntax or options");
+  EXPECT_EQ(Refusal("rsync --server --sender --rel . file"), "invalid rsync-command syntax or options");
+}
+
+TEST_F(DecisionTest, RelativeLongNameDecidesHowPathsArePinned) {
+  EXPECT_TRUE(DecideFor(kOpenrsyncPullRelative).request.relative);
+  EXPECT_FALSE(DecideFor("rsync --server --sender --relative --no-relative . file").request.relative);
+  EXPECT_TRUE(DecideFor("rsync --server --sender --no-relative --relative . file").request.relative);
+}
+
+TEST_F(DecisionTest, ReadOnlyPullKeepsDeleteOptionsButNotRemove) {
+  settings_.access = Access::kReadOnly;
+  settings_.no_delete = true;  // as -ro implies
+  for (const char* option : {"delete", "delete-after", "delete-before", "delete-delay",
+                             "delete-during", "delete-excluded", "delete-missing-args"}) {
+    EXPECT_EQ(Refusal(std::string("rsync --server --sender --") + option + " . file"), "ran")
+        << option;
+  }
+  for (const char* option : {"remove-source-files", "remove-sent-files"}) {
+    EXPECT_EQ(Refusal(std::string("rsync --server --sender --") + option + " . file"),
+              std::string("option --") + option + " has been disabled on this server.");
+  }
+}
+
+TEST_F(DecisionTest, NoDeletePushStillRefusesDelete) {
+  settings_.no_delete = true;
+  EXPECT_EQ(Refusal("rsync --server --sender --delete-before . file"), "ran");
+  EXPECT_EQ(Refusal("rsync --server --delete-before -g -l -o -p -D -r -t . sub/"),
+            "option --delete-before has been disabled on this server.");
+  // "--sender" anywhere but right after "--server" does not make a pull.
+  EXPECT_EQ(Refusal("rsync --server --delete --sender . file"),
+            "option --delete has been disabled on this server.");
+}
+
+TEST_F(DecisionTest, OpenrsyncCommandsUnderReadOnly) {
+  settings_.access = Access::kReadOnly;
+  settings_.no_delete = true;
+  EXPECT_EQ(Words(kOpenrsyncPullDelete),
+            "--server --sender --delete-before -g -l -o -p -D -r -t --confine-root=" + dir_ +
+                " -- . {" + dir_ + "|/}");
+  EXPECT_EQ(Words(kOpenrsyncPullRelative),
+            "--server --sender --relative --confine-root=" + dir_ + " -- . {" + dir_ +
+                "/sub/a.txt|}");
+  EXPECT_EQ(Refusal(kOpenrsyncPushHardLinks), "sending to read-only server is not allowed");
+  settings_.access = Access::kReadWrite;
+  settings_.no_delete = false;
+  EXPECT_EQ(Words(kOpenrsyncPushHardLinks),
+            "--server -g -l -o -p -D -r -t -H --drop-D --confine-root=" + dir_ + " -- . {sub|/}");
 }
 
 TEST_F(DecisionTest, ReadOnlyRefusesLogFile) {

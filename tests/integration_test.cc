@@ -246,6 +246,15 @@ TEST_F(RrsyncBinaryTest, APullGetsAFinishedLine) {
   EXPECT_NE(log.find(" finished status=0 seconds="), std::string::npos) << log;
 }
 
+// A pull's --log-file must exist (a sender's paths must): refused in upstream's words, before
+// the sandbox would try to grant the missing file.
+TEST_F(RrsyncBinaryTest, APullsMissingLogFileIsRefusedAsUpstreamDoes) {
+  RunResult r = Rrsync({"dir"}, "rsync --server --sender --log-file=/rr.log . /sub/");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "rrsync error: post-realpath open failed (race detected): /rr.log No such file "
+                   "or directory\n");
+}
+
 TEST_F(RrsyncBinaryTest, MissingRsyncIsRefused) {
   RunResult r = Rrsync({"dir"}, "rsync --server -v . x", "/nonexistent/rsync");
   EXPECT_EQ(r.status, 1);

@@ -8,6 +8,10 @@ get_filename_component(RRSYNC_E2E_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
 set(RRSYNC_E2E_REFERENCE_BINARY "" CACHE FILEPATH
     "Run the end-to-end suite against this rrsync instead of the one built here")
 
+# macOS's openrsync client (issue 12): its end-to-end test is skipped when there is none.
+set(RRSYNC_OPENRSYNC_BINARY "" CACHE FILEPATH
+    "An openrsync binary for the end-to-end test (default: /usr/local/bin/openrsync if present)")
+
 add_library(rrsync_sshd_harness STATIC ${RRSYNC_E2E_ROOT}/tests/e2e/sshd_harness.cc)
 # unique_fd.h is header-only: the harness links nothing of the core.
 target_include_directories(rrsync_sshd_harness PUBLIC
@@ -21,6 +25,9 @@ if(RRSYNC_E2E_REFERENCE_BINARY)
 else()
   target_compile_definitions(rrsync_e2e_tests PRIVATE RRSYNC_UNDER_TEST="$<TARGET_FILE:rrsync>")
   add_dependencies(rrsync_e2e_tests rrsync)
+endif()
+if(RRSYNC_OPENRSYNC_BINARY)
+  target_compile_definitions(rrsync_e2e_tests PRIVATE OPENRSYNC_BINARY="${RRSYNC_OPENRSYNC_BINARY}")
 endif()
 # Each test starts its own sshd on its own port, so ctest -j can run them side by side.
 gtest_discover_tests(rrsync_e2e_tests DISCOVERY_TIMEOUT 60 NO_PRETTY_VALUES

@@ -1303,5 +1303,145 @@ TEST_P(Extras, PullAndPushUnderTheRequiredSandbox) {
 
 INSTANTIATE_TEST_SUITE_P(Accounts, Extras, ::testing::Values(Who::kRoot, Who::kUser), WhoName);
 
+
+// ---------------------------------------------------------------------------------------------
+// macOS's openrsync as the client (issue 12): it spells the short options out and sends
+// --delete-before to the sender of a pull. The replay tests run always: the stock rsync client
+// talks the protocol while its ssh command sends the exact remote command openrsync sends for the
+// same transfer (recorded from openrsync's client; the options mean the same to both ends). The
+// last test runs the real openrsync when one is installed.
+
+#ifndef OPENRSYNC_BINARY
+#define OPENRSYNC_BINARY ""
+#endif
+
+class Openrsync : public E2eTest {
+ protected:
+  void SetUp() override {
+    if (kReference) GTEST_SKIP() << "upstream rrsync refuses openrsync's commands (README, 11-12)";
+    E2eTest::SetUp();
+  }
+
+  // `rsync -e REPLAY ARGS...`, where REPLAY is ssh to Alias() running `command` in place of the
+  // remote command the stock client built.
+  CommandResult Replay(const std::string& command, const std::vector<std::string>& args) {
+    const std::string script = root_ + "/replay-ssh";
+    std::ofstream out(script, std::ios::trunc);
+    out << "#!/bin/sh\nexec ssh -F " << sshd_->ConfigPath(account_) << " " << sshd_->Alias()
+        << " \"$RRSYNC_REPLAY\"\n";
+    out.close();
+    EXPECT_EQ(chmod(script.c_str(), 0755), 0) << script;
+    std::vector<std::string> argv = {"rsync", "-e", script};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions options;
+    options.env = {"RRSYNC_REPLAY=" + command};
+    return e2e::Run(account_, argv, options);
+  }
+
+  void MakeTree() {
+    MakeDir(data_ + "/sub");
+    Put(data_ + "/a.txt", "a\n");
+    Put(data_ + "/sub/b.txt", "b\n");
+  }
+};
+
+// `openrsync -a --delete server:/ backup/`
+TEST_P(Openrsync, ReplayedPullWithDeleteUnderReadOnly) {
+  MakeTree();
+  Put(dest_ + "/stale.txt", "stale\n");
+  const auto before = Snapshot(data_);
+  Authorize({"-ro"});
+  CommandResult r = Replay("rsync --server --sender --delete-before -g -l -o -p -D -r -t . /",
+                           {"-a", "--delete", Remote("/"), dest_ + "/"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(ReadFile(dest_ + "/a.txt"), "a\n");
+  EXPECT_EQ(ReadFile(dest_ + "/sub/b.txt"), "b\n");
+  EXPECT_FALSE(fs::exists(dest_ + "/stale.txt")) << "the client's side was not mirrored";
+  EXPECT_EQ(Diff(before, Snapshot(data_)), "") << "the read-only side changed";
+}
+
+// `openrsync -R server:/sub/b.txt backup/`
+TEST_P(Openrsync, ReplayedRelativePull) {
+  MakeTree();
+  Authorize({"-ro"});
+  CommandResult r =
+      Replay("rsync --server --sender --relative . /sub/b.txt", {"-R", Remote("/sub/b.txt"), dest_ + "/"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(ReadFile(dest_ + "/sub/b.txt"), "b\n");
+  EXPECT_FALSE(fs::exists(dest_ + "/b.txt"));
+}
+
+// `openrsync -aH src/ server:sub/`
+TEST_P(Openrsync, ReplayedPushWithHardLinks) {
+  MakeDir(data_ + "/sub");
+  Put(src_ + "/a.txt", "a\n");
+  ASSERT_EQ(link((src_ + "/a.txt").c_str(), (src_ + "/b.txt").c_str()), 0);
+  Authorize({});
+  CommandResult r = Replay("rsync --server -g -l -o -p -D -r -t -H . sub/",
+                           {"-aH", src_ + "/", Remote("sub/")});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  struct stat a, b;
+  ASSERT_EQ(lstat((data_ + "/sub/a.txt").c_str(), &a), 0);
+  ASSERT_EQ(lstat((data_ + "/sub/b.txt").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino) << "hard link not kept";
+}
+
+TEST_P(Openrsync, ReadOnlyStillRefusesWhatDeletesOnTheServer) {
+  MakeEscapeTree();
+  Authorize({"-ro"});
+  ExpectRefused(Rsync({"-a", "--remove-source-files", Remote("/"), dest_ + "/"}),
+                "option --remove-source-files has been disabled on this server.");
+  ExpectRefused(Replay("rsync --server --delete-before -g -l -o -p -D -r -t . /",
+                       {"-a", "--delete", src_ + "/", Remote("/")}),
+                "sending to read-only server is not allowed");
+  Authorize({"-no-del"});
+  ExpectRefused(Replay("rsync --server --delete-before -g -l -o -p -D -r -t . /",
+                       {"-a", "--delete", src_ + "/", Remote("/")}),
+                "option --delete-before has been disabled on this server.");
+  ExpectRefused(Replay("rsync --server --sender --copy-links . /",
+                       {"-a", Remote("/"), dest_ + "/"}),
+                "option --copy-links has been disabled on this server.");
+}
+
+// The real openrsync: from -DRRSYNC_OPENRSYNC_BINARY=PATH, else /usr/local/bin/openrsync.
+TEST_P(Openrsync, RealClientPullsAndPushes) {
+  std::string binary = OPENRSYNC_BINARY;
+  if (binary.empty()) binary = "/usr/local/bin/openrsync";
+  if (access(binary.c_str(), X_OK) != 0)
+    GTEST_SKIP() << "no openrsync at " << binary << " (configure with -DRRSYNC_OPENRSYNC_BINARY=)";
+  std::string err;
+  const std::string openrsync = sshd_->InstallExecutable(binary, &err);
+  ASSERT_FALSE(openrsync.empty()) << err;
+  const std::string ssh = "ssh -F " + sshd_->ConfigPath(account_);
+  MakeTree();
+  Put(dest_ + "/stale.txt", "stale\n");
+  const auto before = Snapshot(data_);
+  Authorize({"-ro"});
+
+  CommandResult pull = e2e::Run(account_, {openrsync, "-e", ssh, "-a", "--delete", Remote("/"), dest_ + "/"});
+  ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
+  EXPECT_EQ(ReadFile(dest_ + "/sub/b.txt"), "b\n");
+  EXPECT_FALSE(fs::exists(dest_ + "/stale.txt"));
+  EXPECT_EQ(Diff(before, Snapshot(data_)), "");
+
+  const std::string relative_dest = root_ + "/relative";
+  MakeDir(relative_dest);
+  CommandResult relative = e2e::Run(account_, {openrsync, "-e", ssh, "-R", Remote("/sub/b.txt"), relative_dest + "/"});
+  ASSERT_EQ(relative.exit_code, 0) << relative.Describe();
+  EXPECT_EQ(ReadFile(relative_dest + "/sub/b.txt"), "b\n");
+
+  Authorize({});
+  Put(src_ + "/new.txt", "new\n");
+  ASSERT_EQ(link((src_ + "/new.txt").c_str(), (src_ + "/same.txt").c_str()), 0);
+  CommandResult push = e2e::Run(account_, {openrsync, "-e", ssh, "-aH", src_ + "/", Remote("sub/")});
+  ASSERT_EQ(push.exit_code, 0) << push.Describe();
+  struct stat a, b;
+  ASSERT_EQ(lstat((data_ + "/sub/new.txt").c_str(), &a), 0);
+  ASSERT_EQ(lstat((data_ + "/sub/same.txt").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino) << "hard link not kept";
+}
+
+INSTANTIATE_TEST_SUITE_P(Accounts, Openrsync, ::testing::Values(Who::kRoot, Who::kUser), WhoName);
+
 }  // namespace
 }  // namespace rrsync::e2e
