@@ -13,6 +13,16 @@ if(RRSYNC_SANITIZE)
   target_link_options(exit_at_once PRIVATE -fno-sanitize=all)
 endif()
 
+# The time-to-exec benchmark: a stand-in that stamps the clock as it starts, and the timer.
+add_executable(exec_stamp EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/exec_stamp.c)
+add_executable(exec_timer EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/exec_timer.c)
+if(RRSYNC_SANITIZE)
+  foreach(t exec_stamp exec_timer)
+    target_compile_options(${t} PRIVATE -fno-sanitize=all)
+    target_link_options(${t} PRIVATE -fno-sanitize=all)
+  endforeach()
+endif()
+
 # Times whole sessions through the throwaway sshd: rrsync against a plain forced rsync.
 if(TARGET rrsync_sshd_harness)
   add_executable(rrsync_e2e_bench EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/e2e_bench.cc)
@@ -22,7 +32,7 @@ if(TARGET rrsync_sshd_harness)
 endif()
 
 add_custom_target(rrsync_benchmarks)
-foreach(t rrsync_decision_bench rrsync_e2e_bench rrsync argv_recorder exit_at_once)
+foreach(t rrsync_decision_bench rrsync_e2e_bench rrsync argv_recorder exit_at_once exec_stamp exec_timer)
   if(TARGET ${t})
     add_dependencies(rrsync_benchmarks ${t})
   endif()

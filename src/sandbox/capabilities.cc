@@ -12,16 +12,47 @@ namespace {
 constexpr uint64_t Cap(int cap) { return 1ULL << cap; }
 
 // Names by number, as capabilities(7) spells them without the CAP_ prefix; 0 to 40 (Linux 5.9+).
-constexpr const char* kNames[] = {
-    "chown",           "dac_override",   "dac_read_search", "fowner",       "fsetid",
-    "kill",            "setgid",         "setuid",          "setpcap",      "linux_immutable",
-    "net_bind_service", "net_broadcast", "net_admin",       "net_raw",      "ipc_lock",
-    "ipc_owner",       "sys_module",     "sys_rawio",       "sys_chroot",   "sys_ptrace",
-    "sys_pacct",       "sys_admin",      "sys_boot",        "sys_nice",     "sys_resource",
-    "sys_time",        "sys_tty_config", "mknod",           "lease",        "audit_write",
-    "audit_control",   "setfcap",        "mac_override",    "mac_admin",    "syslog",
-    "wake_alarm",      "block_suspend",  "audit_read",      "perfmon",      "bpf",
-    "checkpoint_restore"};
+constexpr const char* kNames[] = {"chown",
+                                  "dac_override",
+                                  "dac_read_search",
+                                  "fowner",
+                                  "fsetid",
+                                  "kill",
+                                  "setgid",
+                                  "setuid",
+                                  "setpcap",
+                                  "linux_immutable",
+                                  "net_bind_service",
+                                  "net_broadcast",
+                                  "net_admin",
+                                  "net_raw",
+                                  "ipc_lock",
+                                  "ipc_owner",
+                                  "sys_module",
+                                  "sys_rawio",
+                                  "sys_chroot",
+                                  "sys_ptrace",
+                                  "sys_pacct",
+                                  "sys_admin",
+                                  "sys_boot",
+                                  "sys_nice",
+                                  "sys_resource",
+                                  "sys_time",
+                                  "sys_tty_config",
+                                  "mknod",
+                                  "lease",
+                                  "audit_write",
+                                  "audit_control",
+                                  "setfcap",
+                                  "mac_override",
+                                  "mac_admin",
+                                  "syslog",
+                                  "wake_alarm",
+                                  "block_suspend",
+                                  "audit_read",
+                                  "perfmon",
+                                  "bpf",
+                                  "checkpoint_restore"};
 
 bool ReadSets(__user_cap_data_struct (&data)[_LINUX_CAPABILITY_U32S_3]) {
   __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -59,7 +90,7 @@ std::string CapabilityNames(uint64_t caps) {
     if (!(caps & Cap(cap))) continue;
     if (!out.empty()) out += ',';
     out += cap < static_cast<int>(sizeof(kNames) / sizeof(kNames[0])) ? kNames[cap]
-                                                                       : "cap" + std::to_string(cap);
+                                                                      : "cap" + std::to_string(cap);
   }
   return out.empty() ? "none" : out;
 }
@@ -75,12 +106,15 @@ int DropCapabilities(uint64_t keep) {
   if (!ReadSets(data)) return errno;
   const uint64_t permitted = Join(data[0].permitted, data[1].permitted);
   // The bounding set is what an exec by root hands back: it must go first, while CAP_SETPCAP
-  // is still effective. PR_CAPBSET_DROP answers EINVAL past the kernel's last capability.
+  // is still effective. PR_CAPBSET_DROP answers EINVAL past the kernel's last capability, which
+  // ends the loop (no PR_CAPBSET_READ first: each call costs, and dropping a dropped one is a
+  // no-op).
   if (Join(data[0].effective, data[1].effective) & Cap(CAP_SETPCAP)) {
     for (int cap = 0; cap < 64; ++cap) {
       if (keep & Cap(cap)) continue;
-      if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return errno;
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+      if (errno == EINVAL && cap > CAP_SETPCAP) break;
+      return errno;
     }
   }
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,7 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
+#include <map>
 
 #include "unique_fd.h"
 
@@ -56,9 +56,9 @@ bool Covers(const std::string& dir, const std::string& path) {
 // One step of building the view, recorded while the host's tree is still visible.
 struct ViewStep {
   enum Kind { kMkdir, kSymlink, kBindFile, kBindDir } kind;
-  std::string path;    // absolute, in the view
-  std::string target;  // kSymlink: the link's text
-  int tree = -1;       // kBind*: a detached clone (open_tree), owned by ViewBuilder::trees_
+  std::string path;     // absolute, in the view
+  std::string target;   // kSymlink: the link's text
+  int tree = -1;        // kBind*: a detached clone (open_tree), owned by ViewBuilder::trees_
   bool device = false;  // kBindFile: a device node (/dev/null)
 };
 
@@ -68,9 +68,9 @@ class ViewBuilder {
 
   // Records DIR's bind, from the pinned descriptor.
   bool AddDir(int dir_fd, std::string* err) {
-    UniqueFd tree(static_cast<int>(syscall(SYS_open_tree, dir_fd, "",
-                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-                                               AT_EMPTY_PATH)));
+    UniqueFd tree(static_cast<int>(
+        syscall(SYS_open_tree, dir_fd, "",
+                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)));
     if (!tree.valid()) return Fail(err, "clone", plan_.dir, errno);
     // No set-id programs, no device nodes, nothing to execute; read-only for a pull. Beneath
     // DIR too (AT_RECURSIVE), so that a filesystem mounted inside DIR is no way around it.
@@ -106,19 +106,36 @@ class ViewBuilder {
       while (start <= current.size() && !restarted) {
         size_t end = current.find('/', start);
         if (end == std::string::npos) end = current.size();
-        std::string next = (resolved == "/" ? "" : resolved) + "/" +
-                           current.substr(start, end - start);
+        std::string next =
+            (resolved == "/" ? "" : resolved) + "/" + current.substr(start, end - start);
         const bool last = end == current.size();
         if (CoveredByBoundDir(next) && !(last && bind == ViewStep::kBindDir && IsBoundDir(next)))
           return true;
+        // The runtime paths share their first components (/usr, /usr/lib, /etc): what an
+        // earlier path recorded is not looked up again.
+        const ViewStep* known = Recorded(next);
+        if (known != nullptr && known->kind == ViewStep::kMkdir && !last) {
+          resolved = next;
+          start = end + 1;
+          continue;
+        }
         struct stat st;
-        if (lstat(next.c_str(), &st) != 0) return Fail(err, "find", next, errno);
+        if (known != nullptr && known->kind == ViewStep::kSymlink) {
+          st.st_mode = S_IFLNK;
+        } else if (lstat(next.c_str(), &st) != 0) {
+          return Fail(err, "find", next, errno);
+        }
         if (S_ISLNK(st.st_mode)) {
-          char text[PATH_MAX];
-          ssize_t n = readlink(next.c_str(), text, sizeof(text) - 1);
-          if (n <= 0) return Fail(err, "read the link", next, n < 0 ? errno : EINVAL);
-          std::string target(text, static_cast<size_t>(n));
-          Record({ViewStep::kSymlink, next, target, -1, false});
+          std::string target;
+          if (known != nullptr) {
+            target = known->target;
+          } else {
+            char text[PATH_MAX];
+            ssize_t n = readlink(next.c_str(), text, sizeof(text) - 1);
+            if (n <= 0) return Fail(err, "read the link", next, n < 0 ? errno : EINVAL);
+            target.assign(text, static_cast<size_t>(n));
+            Record({ViewStep::kSymlink, next, target, -1, false});
+          }
           std::string rest = end < current.size() ? current.substr(end) : "";
           current = Normalize((target[0] == '/' ? target : resolved + "/" + target) + rest);
           restarted = true;
@@ -176,7 +193,8 @@ class ViewBuilder {
     if (fchdir(root.get()) != 0) return Fail(err, "enter", kStaging, errno);
     if (syscall(SYS_pivot_root, ".", ".") != 0) return Fail(err, "pivot into", "/", errno);
     if (umount2(".", MNT_DETACH) != 0) return Fail(err, "detach the old root", "/", errno);
-    if (chdir("/") != 0 || chdir(plan_.dir.c_str()) != 0) return Fail(err, "enter", plan_.dir, errno);
+    if (chdir("/") != 0 || chdir(plan_.dir.c_str()) != 0)
+      return Fail(err, "enter", plan_.dir, errno);
     return true;
   }
 
@@ -199,8 +217,14 @@ class ViewBuilder {
   }
 
   void Record(ViewStep step) {
-    if (!recorded_.insert(step.path).second) return;
+    if (!recorded_.emplace(step.path, steps_.size()).second) return;
     steps_.push_back(std::move(step));
+  }
+
+  // The step recorded for `path`, or null.
+  const ViewStep* Recorded(const std::string& path) const {
+    auto found = recorded_.find(path);
+    return found == recorded_.end() ? nullptr : &steps_[found->second];
   }
 
   bool AddBind(const std::string& path, ViewStep::Kind kind, bool device, std::string* err) {
@@ -243,7 +267,8 @@ class ViewBuilder {
           return Fail(err, "create the link", step.path, errno);
         return true;
       case ViewStep::kBindFile: {
-        int fd = openat(root, rel.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+        int fd =
+            openat(root, rel.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
         if (fd >= 0) {
           close(fd);
         } else if (errno != EEXIST) {
@@ -264,8 +289,7 @@ class ViewBuilder {
       // A file replaced since it was cloned (useradd renames a new /etc/passwd into place)
       // cannot be mounted: clone what the name holds now. Not for DIR, which comes from its
       // descriptor, nor beneath the staging directory, which the tmpfs now hides.
-      if (errno != ENOENT || attempt == 3 || step.tree == dir_tree_ ||
-          Covers(kStaging, step.path))
+      if (errno != ENOENT || attempt == 3 || step.tree == dir_tree_ || Covers(kStaging, step.path))
         return Fail(err, "mount", step.path, errno);
       if (!CloneReadOnly(step.path, step.device, &again, err)) return false;
       tree = again.get();
@@ -275,7 +299,7 @@ class ViewBuilder {
   const MountViewPlan& plan_;
   int dir_tree_ = -1;
   std::vector<ViewStep> steps_;
-  std::set<std::string> recorded_;
+  std::map<std::string, size_t> recorded_;  // path -> its index in steps_
   std::vector<std::string> bound_dirs_;
   std::vector<UniqueFd> trees_;
 };
