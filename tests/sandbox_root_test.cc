@@ -87,6 +87,7 @@ const std::vector<std::string> kRootAttacks = {
     "io-uring-setup",
     "fanotify-init",
     "inotify-watch-outside",
+    "stat-outside-via-root-dotdot",
     "unshare-user-mount",
     "personality-linux32",
     "name-to-handle-outside",

@@ -749,6 +749,12 @@ void RootAttacks(int argc, char** argv) {
   Judge("fanotify-init", {{0}, kByCapability},
         [] { return SysFd(fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY)); });
   Judge("inotify-watch-outside", {{0}, kByName}, [&] { return InotifyWatch(out + "/secret"); });
+  // "/.." from the root names what is stacked on it: the host's root, until the view detaches
+  // it. Landlock does not govern stat, so only the detach stops this one.
+  Judge("stat-outside-via-root-dotdot", {{0}, kByName}, [&] {
+    struct stat st;
+    return Sys(stat(("/.." + out + "/secret").c_str(), &st));
+  });
   Judge("unshare-user-mount", {{0}, kByCapability},
         [] { return InChild([] { return Check(unshare(CLONE_NEWNS | CLONE_NEWUSER)); }); });
   Judge("personality-linux32", {{0}, kByCapability},
