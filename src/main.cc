@@ -184,6 +184,13 @@ int Run(int argc, char** argv) {
   // it reads no arguments from stdin, only the protocol that follows them.
   const bool secluded = command && AsksForSecludedArgs(*command);
   if (secluded) {
+    // The direction is on the visible command line: a key that may not go this way is refused
+    // at once, as Decide would refuse it, instead of after waiting for the client's words.
+    const bool sender = command->starts_with("rsync --server --sender ");
+    if (settings.access == Access::kReadOnly && !sender)
+      refuse("sending to read-only server is not allowed");
+    if (settings.access == Access::kWriteOnly && sender)
+      refuse("reading from write-only server is not allowed");
     std::vector<std::string> secluded_words;
     std::string composed;
     if (!ReadSecludedArgs(STDIN_FILENO, SecludedArgsLimits(), &secluded_words, &err) ||

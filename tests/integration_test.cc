@@ -287,6 +287,22 @@ TEST_F(RrsyncBinaryTest, AWrapperScriptGetsEveryOptionAndRunsWhatItDeclares) {
   EXPECT_NE(undeclared.err.find(ARGV_RECORDER), std::string::npos) << undeclared.err;
 }
 
+// With -s the direction is still on the command line: a key that may not go that way refuses
+// before it reads (or waits for) the secluded words. stdin is /dev/null here: had rrsync read
+// it first, the refusal would be about the missing words.
+TEST_F(RrsyncBinaryTest, SecludedArgsInTheWrongDirectionAreRefusedBeforeReadingThem) {
+  RunResult push = Rrsync({"-ro", "dir"}, "rsync --server -se.LsfxCIvu");
+  EXPECT_EQ(push.status, 1);
+  EXPECT_EQ(push.err, "rrsync error: sending to read-only server is not allowed\n");
+  RunResult pull = Rrsync({"-wo", "dir"}, "rsync --server --sender -se.LsfxCIvu");
+  EXPECT_EQ(pull.status, 1);
+  EXPECT_EQ(pull.err, "rrsync error: reading from write-only server is not allowed\n");
+  // The right direction reads them: here it meets the end of stdin.
+  RunResult read = Rrsync({"-ro", "dir"}, "rsync --server --sender -se.LsfxCIvu");
+  EXPECT_EQ(read.status, 1);
+  EXPECT_EQ(read.err.find("read-only"), std::string::npos) << read.err;
+}
+
 TEST_F(RrsyncBinaryTest, AnRsyncThatIsNeitherElfNorAScriptIsRefused) {
   const std::string rsync = home_ + "/rsync-text";
   WriteFile(rsync, "exec rsync \"$@\"\n");
