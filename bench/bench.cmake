@@ -6,18 +6,13 @@ if(benchmark_FOUND)
   target_link_libraries(rrsync_decision_bench PRIVATE rrsync_core benchmark::benchmark)
 endif()
 
-# The stand-in rsync of the exec and files benchmarks (it exits at once).
+# The stand-in rsync of the exec and files benchmarks (it exits at once); the time-to-exec
+# benchmark's stand-in, which stamps the clock as it starts, and its timer.
 add_executable(exit_at_once EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/exit_at_once.c)
-if(RRSYNC_SANITIZE)
-  target_compile_options(exit_at_once PRIVATE -fno-sanitize=all)
-  target_link_options(exit_at_once PRIVATE -fno-sanitize=all)
-endif()
-
-# The time-to-exec benchmark: a stand-in that stamps the clock as it starts, and the timer.
 add_executable(exec_stamp EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/exec_stamp.c)
 add_executable(exec_timer EXCLUDE_FROM_ALL ${RRSYNC_LOAD_ROOT}/bench/exec_timer.c)
 if(RRSYNC_SANITIZE)
-  foreach(t exec_stamp exec_timer)
+  foreach(t exit_at_once exec_stamp exec_timer)
     target_compile_options(${t} PRIVATE -fno-sanitize=all)
     target_link_options(${t} PRIVATE -fno-sanitize=all)
   endforeach()
