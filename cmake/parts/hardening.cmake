@@ -5,16 +5,25 @@
 #
 # The CMAKE_<LANG>_FLAGS variables are read when the directory is generated, not when a target
 # is made, so setting them here (a part included after the targets) still applies to all.
-if(NOT RRSYNC_SANITIZE)
-  # _FORTIFY_SOURCE needs the optimizer (with -O0 glibc's headers warn, and -Werror would stop
-  # a Debug build): only the optimized build types get it. -U first: a distribution's default
-  # of another level does not clash.
-  foreach(lang C CXX)
-    foreach(type RELEASE RELWITHDEBINFO MINSIZEREL)
-      string(APPEND CMAKE_${lang}_FLAGS_${type} " -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2")
-    endforeach()
+#
+# _FORTIFY_SOURCE goes to what the package ships (the programs and the libraries they link):
+# it also marks libc calls warn_unused_result, which -Werror would turn into errors in test
+# fixtures that ignore a chown or a symlink on purpose. It needs the optimizer (with -O0
+# glibc's headers warn), so only the optimized build types get it; -U first, so a
+# distribution's default of another level does not clash. Deferred to the end of the
+# directory: some of those targets are made by parts included after this one.
+function(rrsync_fortify_shipped_targets)
+  if(RRSYNC_SANITIZE)
+    return()
+  endif()
+  foreach(target rrsync rrsync-admin rrsync_core rrsync_sandbox rrsync_admin)
+    if(TARGET ${target})
+      target_compile_options(${target} PRIVATE
+        $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2>)
+    endif()
   endforeach()
-endif()
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL rrsync_fortify_shipped_targets)
 foreach(lang C CXX)
   # The stack: canaries, probes against a stack clash, Intel CET's shadow stack and IBT marks.
   # PIE explicitly, though Debian's compiler defaults to it, so another compiler gets it too.
