@@ -35,12 +35,30 @@ namespace {
 // Where ExecOnly stopped.
 enum class ExecStep { kCloseRange = 1, kPassPin, kExec };
 
+// rsync starts as a program started afresh: every signal at its default disposition and none
+// blocked. Both an ignored signal and the mask survive execve, so what sshd or a parent of
+// rrsync ignored or blocked, and the full mask the child runs under (SpawnRsync), would reach
+// rsync: a SIGTERM that cannot stop it, a SIGCHLD it never sees. Dispositions first, while
+// every signal is still blocked; the child's table is its own (no CLONE_SIGHAND). glibc refuses
+// its two internal signals (EINVAL), which it never lets anyone ignore.
+void ResetSignalsForExec() {
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 // Marks every descriptor above stderr close-on-exec (sshd or a parent may have leaked some, and
-// Landlock does not re-check descriptors already open), lets only `inherited` through, sets
-// `mask` (when given) and execs. System calls only, so that a child sharing its parent's memory
-// (SpawnRsync) may run it. Returns only on failure: the step, with *error its errno.
+// Landlock does not re-check descriptors already open), lets only `inherited` through, resets
+// the signals (ResetSignalsForExec) and execs. System calls only, so that a child sharing its
+// parent's memory (SpawnRsync) may run it. Returns only on failure: the step, with *error its
+// errno.
 ExecStep ExecOnly(const char* path, char* const* argv, const int* inherited, size_t count,
-                  const sigset_t* mask, int* error) {
+                  int* error) {
   if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     *error = errno;
     return ExecStep::kCloseRange;
@@ -52,7 +70,7 @@ ExecStep ExecOnly(const char* path, char* const* argv, const int* inherited, siz
       return ExecStep::kPassPin;
     }
   }
-  if (mask != nullptr) sigprocmask(SIG_SETMASK, mask, nullptr);
+  ResetSignalsForExec();
   execve(path, argv, environ);
   *error = errno;
   return ExecStep::kExec;
@@ -97,8 +115,7 @@ __attribute__((no_sanitize("address"))) int SpawnedChild(void* arg) {
   SpawnState* st = static_cast<SpawnState*>(arg);
   ApplySandboxSyscalls(*st->sandbox, &st->outcome);
   if (st->outcome.failed_step != 0) _exit(127);
-  st->failed_step = ExecOnly(st->path, st->argv, st->inherited, st->inherited_count,
-                             &st->parent_mask, &st->error);
+  st->failed_step = ExecOnly(st->path, st->argv, st->inherited, st->inherited_count, &st->error);
   _exit(127);
 }
 
@@ -108,8 +125,8 @@ pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& 
                  const std::vector<int>& inherited, const PreparedSandbox& sandbox,
                  SandboxReport* report, std::string* err) {
   std::vector<char*> args = ArgvPointers(argv);
-  SpawnState st{rsync_path.c_str(), args.data(), inherited.data(), inherited.size(), &sandbox,
-                {}, {}};
+  SpawnState st{
+      rsync_path.c_str(), args.data(), inherited.data(), inherited.size(), &sandbox, {}, {}};
   // The child's stack until it execs; the system calls it makes need little.
   constexpr size_t kStackSize = 64 * 1024;
   void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
@@ -118,8 +135,8 @@ pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& 
     *err = std::string("unable to start rsync: ") + strerror(errno);
     return -1;
   }
-  // No signal handler may run in the child while it shares this process's memory; rsync gets
-  // the mask back before the exec.
+  // No signal handler may run in the child while it shares this process's memory; rsync starts
+  // with none blocked (ExecOnly).
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &st.parent_mask);
@@ -185,7 +202,7 @@ __attribute__((no_sanitize("address"))) int ViewChild(void* arg) {
   st->argv_pointers = ArgvPointers(st->argv);
   st->reached_exec = true;
   st->failed_step = ExecOnly(st->rsync_path, st->argv_pointers.data(), st->inherited.data(),
-                             st->inherited.size(), &st->parent_mask, &st->error);
+                             st->inherited.size(), &st->error);
   _exit(127);
 }
 
@@ -219,8 +236,8 @@ pid_t StartRsyncInView(const std::string& rsync_path, int dir_fd, PreparedSandbo
     if (mem != MAP_FAILED) munmap(mem, kGuard + kStackSize);
     return -1;
   }
-  // No signal handler may run in the child while it shares this process's memory; rsync gets
-  // the mask back before the exec. CLONE_NEWPID makes the child the first process of a new PID
+  // No signal handler may run in the child while it shares this process's memory; rsync starts
+  // with none blocked (ExecOnly). CLONE_NEWPID makes the child the first process of a new PID
   // namespace and leaves this process, which keeps the lock and writes the log, where it is.
   sigset_t all;
   sigfillset(&all);

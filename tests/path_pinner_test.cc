@@ -2,13 +2,12 @@
 #include "path_pinner.h"
 
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
-
-#include <gtest/gtest.h>
 
 #include "path_resolution.h"
 #include "test_support.h"
@@ -69,7 +68,8 @@ class PathPinnerTest : public ::testing::Test {
     for (const std::string& word : argv) {
       if (!out.empty()) out += ' ';
       size_t eq = word.find("=/proc/self/fd/");
-      out += eq == std::string::npos ? Resolve(word) : word.substr(0, eq + 1) + Resolve(word.substr(eq + 1));
+      out += eq == std::string::npos ? Resolve(word)
+                                     : word.substr(0, eq + 1) + Resolve(word.substr(eq + 1));
     }
     return out;
   }
@@ -91,9 +91,9 @@ TEST_F(PathPinnerTest, PullPinsTheParentAndNamesTheLeaf) {
 }
 
 TEST_F(PathPinnerTest, TrailingSlashPinsTheDirectoryItself) {
-  EXPECT_EQ(PinFor("rsync --server --sender -v . sub/ /"),
-            "--server --sender -v --confine-root=" + dir_ + " -- . <" + dir_ + "/sub>/ <" + dir_ +
-                ">/");
+  EXPECT_EQ(
+      PinFor("rsync --server --sender -v . sub/ /"),
+      "--server --sender -v --confine-root=" + dir_ + " -- . <" + dir_ + "/sub>/ <" + dir_ + ">/");
 }
 
 TEST_F(PathPinnerTest, RelativePinsWhereTheTransmittedNameStarts) {
@@ -111,8 +111,9 @@ TEST_F(PathPinnerTest, WithoutProcMagicLinksPassesCheckedNames) {
 }
 
 TEST_F(PathPinnerTest, MissingPullSourceIsRefused) {
-  EXPECT_EQ(PinFor("rsync --server --sender -v . nothing"),
-            "refused: post-realpath open failed (race detected): nothing No such file or directory");
+  EXPECT_EQ(
+      PinFor("rsync --server --sender -v . nothing"),
+      "refused: post-realpath open failed (race detected): nothing No such file or directory");
 }
 
 TEST_F(PathPinnerTest, NewDestinationIsNamedBelowItsPinnedParent) {
@@ -161,10 +162,11 @@ TEST_F(PathPinnerTest, ASymlinkRacedInAtTheLeafIsRefused) {
   EXPECT_EQ(PinFor("rsync --server --sender -v . file", true, swap),
             "--server --sender -v --confine-root=" + dir_ + " -- . <" + dir_ + ">/file");
   // For a receiver, the O_NOFOLLOW open of the checked path refuses it.
-  EXPECT_EQ(PinFor("rsync --server -v . sub/a", true, [&] {
-              ASSERT_EQ(unlink((dir_ + "/sub/a").c_str()), 0);
-              ASSERT_EQ(symlink((tmp_ / "outside/a").c_str(), (dir_ + "/sub/a").c_str()), 0);
-            }),
+  EXPECT_EQ(PinFor("rsync --server -v . sub/a", true,
+                   [&] {
+                     ASSERT_EQ(unlink((dir_ + "/sub/a").c_str()), 0);
+                     ASSERT_EQ(symlink((tmp_ / "outside/a").c_str(), (dir_ + "/sub/a").c_str()), 0);
+                   }),
             "refused: post-realpath open failed (race detected): sub/a Too many levels of "
             "symbolic links");
 }
@@ -221,6 +223,48 @@ TEST_F(PathPinnerTest, AFileTheUserCannotReadIsRefused) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_EQ(out, "refused: post-realpath open failed (race detected): secret Permission denied");
+}
+
+// The directories the pinner creates (--partial-dir, --backup-dir) and the one it only opens
+// (--temp-dir), with a component swapped for a symlink to outside DIR between the check and the
+// pin: refused, and nothing is created outside DIR (the walk never follows a symlink; rsync
+// itself never sees the path).
+TEST_F(PathPinnerTest, ASymlinkRacedIntoACreatedOptionDirectoryCreatesNothingOutside) {
+  for (const std::string option : {"--partial-dir", "--backup-dir", "--temp-dir"}) {
+    SCOPED_TRACE(option);
+    MakeDirs(dir_ + "/opt/tmp");
+    std::string value = option == "--temp-dir" ? "opt/tmp" : "opt/new/deeper";
+    std::string flags = option == "--backup-dir" ? " -vb" : " -v";
+    auto swap = [&] {
+      ASSERT_EQ(rename((dir_ + "/opt").c_str(), (dir_ + "/opt.old").c_str()), 0);
+      ASSERT_EQ(symlink((tmp_ / "outside").c_str(), (dir_ + "/opt").c_str()), 0);
+    };
+    MakeDirs(tmp_ / "outside/tmp");
+    std::string out = PinFor("rsync --server " + option + "=" + value + flags + " . x", true, swap);
+    EXPECT_TRUE(out.starts_with("refused: ")) << out;
+    if (option == "--temp-dir") {
+      EXPECT_EQ(out, "refused: post-pin path escaped tree (race?): opt/tmp " +
+                         NormalizePath(tmp_ / "outside/tmp"));
+    } else {
+      // O_NOFOLLOW | O_DIRECTORY on the symlink: ENOTDIR.
+      EXPECT_EQ(out, "refused: receiver option path is not a usable directory: " + value +
+                         " Not a directory");
+    }
+    EXPECT_FALSE(testing::Exists(tmp_ / "outside/new")) << "created outside DIR";
+    EXPECT_FALSE(testing::Exists(dir_ + "/opt.old/new"));
+    ASSERT_EQ(unlink((dir_ + "/opt").c_str()), 0);
+    ASSERT_EQ(system(("rm -rf " + dir_ + "/opt.old").c_str()), 0);
+  }
+}
+
+// A symlink planted where the missing --partial-dir was to be created: the leaf's own open
+// refuses it, and nothing is created where it points.
+TEST_F(PathPinnerTest, ASymlinkRacedInAtTheLeafOfACreatedDirectoryIsRefused) {
+  auto plant = [&] { ASSERT_EQ(symlink((tmp_ / "outside").c_str(), (dir_ + "/part").c_str()), 0); };
+  EXPECT_EQ(PinFor("rsync --server --partial-dir=part -v . x", true, plant),
+            "refused: post-realpath open failed (race detected): part Too many levels of symbolic "
+            "links");
+  EXPECT_FALSE(testing::Exists(tmp_ / "outside/part"));
 }
 
 }  // namespace

@@ -37,8 +37,9 @@
 #include <vector>
 
 #include "landlock_ruleset.h"
-#include "syscall_filter.h"
+#include "process_account.h"
 #include "sandbox_test_support.h"
+#include "syscall_filter.h"
 
 namespace rrsync {
 namespace {
@@ -47,6 +48,7 @@ namespace fs = std::filesystem;
 using namespace landlock;
 
 const char kRsync[] = "/usr/bin/rsync";
+// The prefix of the test user name (one account per test process).
 const char kTestUser[] = "rrsync-sandbox-test";
 
 bool KernelHasLandlock() { return QueryLandlockAbi(nullptr) > 0; }
@@ -84,18 +86,28 @@ using sandbox_test::Snapshot;
 using sandbox_test::TempDir;
 using sandbox_test::WriteFile;
 
-// The unprivileged user the tests drop to, created on first use.
+// The unprivileged user the tests drop to: this process's own (kTestUser-PID, see
+// tests/accounts/process_account.h), created on first use and deleted at exit, so parallel test
+// processes never share or delete each other's.
 std::optional<passwd> TestUser() {
-  // Tests run in parallel processes: a concurrent useradd holds the passwd lock, so retry.
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    if (passwd* pw = getpwnam(kTestUser)) return *pw;
-    RunProgram({"/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                kTestUser});
-    if (passwd* pw = getpwnam(kTestUser)) return *pw;
-    usleep(100 * 1000);
+  std::string err;
+  if (!test_accounts::EnsureProcessAccount(
+          kTestUser, {"--system", "--no-create-home", "--shell", "/usr/sbin/nologin"},
+          /*remove_home=*/false, &err)) {
+    return std::nullopt;
   }
+  if (passwd* pw = getpwnam(test_accounts::ProcessAccountName(kTestUser).c_str())) return *pw;
   return std::nullopt;
 }
+
+// The hostile stand-in expects to read /etc/passwd and /etc/group, which the sandbox grants by
+// inode: no test process may rewrite them (useradd, userdel) while one of these tests runs.
+class StableAccounts : public ::testing::Environment {
+ public:
+  void SetUp() override { test_accounts::HoldAccountsStable(); }
+};
+::testing::Environment* const kStableAccounts =
+    ::testing::AddGlobalTestEnvironment(new StableAccounts);
 
 // ---------------------------------------------------------------------------------------------
 // The rules themselves.
@@ -200,10 +212,11 @@ TEST(PlanSandboxRules, AWrapperScriptGetsItsInterpreterAndWhatItRuns) {
   size_t at = readelf.out.find("[Requesting program interpreter: ");
   ASSERT_NE(at, std::string::npos);
   std::string interp = readelf.out.substr(at + 33, readelf.out.find(']', at) - at - 33);
-  EXPECT_EQ(executable, (std::set<std::string>{
-                            fs::canonical(tmp / "rsync").string(), fs::canonical("/bin/sh").string(),
-                            fs::canonical("/usr/bin/nice").string(), fs::canonical(kRsync).string(),
-                            fs::canonical(interp).string()}));
+  EXPECT_EQ(executable,
+            (std::set<std::string>{
+                fs::canonical(tmp / "rsync").string(), fs::canonical("/bin/sh").string(),
+                fs::canonical("/usr/bin/nice").string(), fs::canonical(kRsync).string(),
+                fs::canonical(interp).string()}));
 }
 
 TEST(PlanSandboxRules, RefusesAScriptWhoseInterpreterIsRelativeOrTooDeep) {
@@ -219,8 +232,8 @@ TEST(PlanSandboxRules, RefusesAScriptWhoseInterpreterIsRelativeOrTooDeep) {
     WriteFile(tmp / ("s" + std::to_string(i)), "#!" + (tmp / ("s" + std::to_string(i + 1))) + "\n");
   WriteFile(tmp / "s5", "#!/bin/sh\n");
   EXPECT_FALSE(PlanSandboxRules({tmp.path(), false, false, tmp / "s0"}, &rules, &err));
-  EXPECT_EQ(err, "Failed to use the #! script \"" + (tmp / "s4") +
-                     "\": too many levels of interpreters");
+  EXPECT_EQ(
+      err, "Failed to use the #! script \"" + (tmp / "s4") + "\": too many levels of interpreters");
 }
 
 // What the rules grant outside DIR: execute only rsync and its loader, read only system files.
@@ -424,15 +437,12 @@ TEST(EnterSandbox, RequireEnforcesOnThisKernel) {
                                    "make_dir,make_reg,make_sock,make_fifo,make_sym,refer,"
                                    "truncate; "))
       << o.rights;
-  EXPECT_TRUE(
-      o.rights.ends_with("; denied net: bind_tcp,connect_tcp; scoped: "
-                         "abstract_unix_socket,signal; caps: " +
-                         std::string(geteuid() == 0
-                                         ? "chown,dac_override,dac_read_search,fowner,fsetid"
-                                         : "none") +
-                         "; seccomp: deny-list of " +
-                         std::to_string(BuildSyscallFilter().denied_calls) +
-                         " calls, 13 checked on their arguments, 8 ioctls; namespaces: none"))
+  EXPECT_TRUE(o.rights.ends_with(
+      "; denied net: bind_tcp,connect_tcp; scoped: "
+      "abstract_unix_socket,signal; caps: " +
+      std::string(geteuid() == 0 ? "chown,dac_override,dac_read_search,fowner,fsetid" : "none") +
+      "; seccomp: deny-list of " + std::to_string(BuildSyscallFilter().denied_calls) +
+      " calls, 13 checked on their arguments, 8 ioctls; namespaces: none"))
       << o.rights;
 }
 
@@ -667,8 +677,8 @@ TEST(HostileThroughLauncher, AsRootWithoutLandlockTheMountViewHoldsTheLine) {
   if (geteuid() != 0) GTEST_SKIP() << "the mount view is for root";
   HostileFixture fixture(std::nullopt);
   for (const char* direction : {"--read", "--write"}) {
-    RunResult run = RunProgram({SANDBOX_EXEC, "--dir=" + fixture.dir(), "--abi=0",
-                                "--mode=require", direction, "--", HOSTILE_RSYNC});
+    RunResult run = RunProgram({SANDBOX_EXEC, "--dir=" + fixture.dir(), "--abi=0", "--mode=require",
+                                direction, "--", HOSTILE_RSYNC});
     ASSERT_EQ(run.status, 0) << run.err;
     EXPECT_EQ(run.err,
               "sandbox_exec: warning: Landlock is not available on this kernel: the mount view, "

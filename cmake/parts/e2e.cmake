@@ -12,10 +12,11 @@ set(RRSYNC_E2E_REFERENCE_BINARY "" CACHE FILEPATH
 set(RRSYNC_OPENRSYNC_BINARY "" CACHE FILEPATH
     "An openrsync binary for the end-to-end test (default: /usr/local/bin/openrsync if present)")
 
-add_library(rrsync_sshd_harness STATIC ${RRSYNC_E2E_ROOT}/tests/e2e/sshd_harness.cc)
+add_library(rrsync_sshd_harness STATIC ${RRSYNC_E2E_ROOT}/tests/e2e/sshd_harness.cc
+  ${RRSYNC_E2E_ROOT}/tests/accounts/process_account.cc)
 # unique_fd.h is header-only: the harness links nothing of the core.
 target_include_directories(rrsync_sshd_harness PUBLIC
-  ${RRSYNC_E2E_ROOT}/tests/e2e ${RRSYNC_E2E_ROOT}/src)
+  ${RRSYNC_E2E_ROOT}/tests/e2e ${RRSYNC_E2E_ROOT}/src ${RRSYNC_E2E_ROOT}/tests/accounts)
 
 add_executable(rrsync_e2e_tests ${RRSYNC_E2E_ROOT}/tests/e2e/e2e_test.cc)
 target_link_libraries(rrsync_e2e_tests PRIVATE rrsync_sshd_harness GTest::gtest_main)

@@ -23,7 +23,9 @@ target_link_libraries(sandbox_exec PRIVATE rrsync_core)
 
 add_executable(rrsync_sandbox_tests
   ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_test.cc
-  ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_test_support.cc)
+  ${RRSYNC_SANDBOX_ROOT}/tests/sandbox_test_support.cc
+  ${RRSYNC_SANDBOX_ROOT}/tests/accounts/process_account.cc)
+target_include_directories(rrsync_sandbox_tests PRIVATE ${RRSYNC_SANDBOX_ROOT}/tests/accounts)
 target_link_libraries(rrsync_sandbox_tests PRIVATE rrsync_sandbox GTest::gtest_main Threads::Threads)
 target_compile_definitions(rrsync_sandbox_tests PRIVATE
   HOSTILE_RSYNC="$<TARGET_FILE:hostile_rsync>"

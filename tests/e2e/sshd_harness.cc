@@ -26,6 +26,8 @@
 #include <sstream>
 #include <thread>
 
+#include "process_account.h"
+
 namespace rrsync::e2e {
 namespace {
 
@@ -269,23 +271,22 @@ Account RootAccount() {
   return root;
 }
 
+std::string TestAccountName() { return test_accounts::ProcessAccountName(kTestAccountName); }
+
 bool EnsureTestAccount(Account* account, std::string* err) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    if (LookUpAccount(kTestAccountName, account)) return CheckAccountUsable(*account, err);
-    CommandResult r = Run(RootAccount(), {"useradd", "--system", "--user-group", "--create-home",
-                                          "--home-dir", std::string("/var/lib/") + kTestAccountName,
-                                          "--shell", "/bin/sh", "--password", "*", "--comment",
-                                          "rrsync end-to-end tests", kTestAccountName});
-    if (r.exit_code == 0) continue;
-    // 9: another test process created it meanwhile; 10: it holds the lock on /etc/passwd.
-    if (r.exit_code != 9 && r.exit_code != 10) {
-      *err = "useradd " + std::string(kTestAccountName) + " failed: " + r.Describe();
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::string name = TestAccountName();
+  if (!test_accounts::EnsureProcessAccount(
+          kTestAccountName,
+          {"--system", "--user-group", "--create-home", "--home-dir", "/var/lib/" + name, "--shell",
+           "/bin/sh", "--password", "*", "--comment", "rrsync end-to-end tests"},
+          /*remove_home=*/true, err)) {
+    return false;
   }
-  *err = "could not create account " + std::string(kTestAccountName);
-  return false;
+  if (!LookUpAccount(name, account)) {
+    *err = "account " + name + " vanished";
+    return false;
+  }
+  return CheckAccountUsable(*account, err);
 }
 
 std::string CommandResult::Describe() const {

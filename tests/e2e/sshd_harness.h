@@ -46,13 +46,18 @@ struct Account {
 // The account the published setup uses.
 Account RootAccount();
 
-// The unprivileged account the end-to-end tests use; created with useradd if missing.
+// The prefix of the unprivileged accounts the end-to-end tests use: each test process has its
+// own, TestAccountName() (kTestAccountName-PID), so parallel ctest processes never share one.
 inline constexpr char kTestAccountName[] = "rrsync-e2e";
 
-// Looks up kTestAccountName and creates it if missing: a system user with its own group, a home
-// directory (sshd chdirs there), /bin/sh as shell (sshd runs the forced command through it) and
-// password "*" (key-only; with UsePAM no, sshd refuses an account whose password starts with "!").
-// Safe to call from several test processes at once. The account is left in place afterwards.
+// This process's test account: kTestAccountName + "-" + its PID.
+std::string TestAccountName();
+
+// Creates this process's test account if it does not exist yet: a system user with its own
+// group, a home directory (sshd chdirs there), /bin/sh as shell (sshd runs the forced command
+// through it) and password "*" (key-only; with UsePAM no, sshd refuses an account whose password
+// starts with "!"). Deleted, with its home, when the process exits; the accounts of crashed test
+// processes (their PID gone) are deleted here first. Safe to call from several processes at once.
 bool EnsureTestAccount(Account* account, std::string* err);
 
 // What one finished command did.
@@ -66,9 +71,10 @@ struct CommandResult {
 };
 
 struct RunOptions {
-  std::vector<std::string> env;  // "NAME=value" entries added to (or replacing) the clean environment
-  std::string cwd;               // working directory; empty means the account's home
-  int timeout_seconds = 60;      // then the whole process group is killed
+  std::vector<std::string>
+      env;                   // "NAME=value" entries added to (or replacing) the clean environment
+  std::string cwd;           // working directory; empty means the account's home
+  int timeout_seconds = 60;  // then the whole process group is killed
 };
 
 // Runs argv as `account` with stdin from /dev/null, in a clean environment (PATH, HOME, USER,
