@@ -36,20 +36,40 @@ namespace {
 enum class ExecStep { kCloseRange = 1, kPassPin, kExec };
 
 // rsync starts as a program started afresh: every signal at its default disposition and none
-// blocked. Both an ignored signal and the mask survive execve, so what sshd or a parent of
-// rrsync ignored or blocked, and the full mask the child runs under (SpawnRsync), would reach
-// rsync: a SIGTERM that cannot stop it, a SIGCHLD it never sees. Dispositions first, while
-// every signal is still blocked; the child's table is its own (no CLONE_SIGHAND). glibc refuses
-// its two internal signals (EINVAL), which it never lets anyone ignore.
-void ResetSignalsForExec() {
+// blocked. Both an ignored signal and the mask survive execve (a handler does not: the exec
+// resets it), so what sshd or a parent of rrsync ignored or blocked, and the full mask the child
+// runs under (SpawnRsync), would reach rsync: a SIGTERM that cannot stop it, a SIGCHLD it never
+// sees. `ignored` (IgnoredSignals, read by the parent) names the dispositions to reset: one
+// sigaction per ignored signal instead of 64 before every exec. Dispositions first, while every
+// signal is still blocked; the child's table is its own (no CLONE_SIGHAND). glibc refuses its
+// two internal signals (EINVAL), which it never lets anyone ignore.
+void ResetSignalsForExec(uint64_t ignored) {
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP && (ignored & (1ULL << (sig - 1))))
+      sigaction(sig, &dfl, nullptr);
   }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// The signals this process ignores (bit N-1 for signal N), from SigIgn in /proc/self/status;
+// every signal when that cannot be read, so that ResetSignalsForExec then resets them all.
+uint64_t IgnoredSignals() {
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ~0ULL;
+  char text[8192];
+  ssize_t n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0) return ~0ULL;
+  text[n] = '\0';
+  const char* line = strstr(text, "\nSigIgn:\t");
+  if (line == nullptr) return ~0ULL;
+  char* end = nullptr;
+  const unsigned long long mask = strtoull(line + 9, &end, 16);
+  return end != line + 9 && *end == '\n' ? mask : ~0ULL;
 }
 
 // Marks every descriptor above stderr close-on-exec (sshd or a parent may have leaked some, and
@@ -58,7 +78,7 @@ void ResetSignalsForExec() {
 // parent's memory (SpawnRsync) may run it. Returns only on failure: the step, with *error its
 // errno.
 ExecStep ExecOnly(const char* path, char* const* argv, const int* inherited, size_t count,
-                  int* error) {
+                  uint64_t ignored, int* error) {
   if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     *error = errno;
     return ExecStep::kCloseRange;
@@ -70,7 +90,7 @@ ExecStep ExecOnly(const char* path, char* const* argv, const int* inherited, siz
       return ExecStep::kPassPin;
     }
   }
-  ResetSignalsForExec();
+  ResetSignalsForExec(ignored);
   execve(path, argv, environ);
   *error = errno;
   return ExecStep::kExec;
@@ -105,6 +125,7 @@ struct SpawnState {
   const PreparedSandbox* sandbox;
   sigset_t parent_mask;
   SandboxApplyOutcome outcome;
+  uint64_t ignored = ~0ULL;  // IgnoredSignals()
   ExecStep failed_step = ExecStep::kExec;
   int error = -1;  // ExecOnly's errno once it returned; -1 while the exec has not failed
 };
@@ -115,7 +136,8 @@ __attribute__((no_sanitize("address"))) int SpawnedChild(void* arg) {
   SpawnState* st = static_cast<SpawnState*>(arg);
   ApplySandboxSyscalls(*st->sandbox, &st->outcome);
   if (st->outcome.failed_step != 0) _exit(127);
-  st->failed_step = ExecOnly(st->path, st->argv, st->inherited, st->inherited_count, &st->error);
+  st->failed_step =
+      ExecOnly(st->path, st->argv, st->inherited, st->inherited_count, st->ignored, &st->error);
   _exit(127);
 }
 
@@ -139,6 +161,7 @@ pid_t SpawnRsync(const std::string& rsync_path, const std::vector<std::string>& 
   // with none blocked (ExecOnly).
   sigset_t all;
   sigfillset(&all);
+  st.ignored = IgnoredSignals();
   sigprocmask(SIG_SETMASK, &all, &st.parent_mask);
   pid_t pid = clone(SpawnedChild, static_cast<char*>(stack) + kStackSize,
                     CLONE_VM | CLONE_VFORK | SIGCHLD, &st);
@@ -172,6 +195,7 @@ struct ViewState {
   const PreparedSandbox* sandbox = nullptr;
   const InViewStep* in_view = nullptr;
   sigset_t parent_mask = {};
+  uint64_t ignored = ~0ULL;  // IgnoredSignals()
   // Filled by the child.
   std::vector<std::string> argv;
   std::vector<int> inherited;
@@ -202,7 +226,7 @@ __attribute__((no_sanitize("address"))) int ViewChild(void* arg) {
   st->argv_pointers = ArgvPointers(st->argv);
   st->reached_exec = true;
   st->failed_step = ExecOnly(st->rsync_path, st->argv_pointers.data(), st->inherited.data(),
-                             st->inherited.size(), &st->error);
+                             st->inherited.size(), st->ignored, &st->error);
   _exit(127);
 }
 
@@ -241,6 +265,7 @@ pid_t StartRsyncInView(const std::string& rsync_path, int dir_fd, PreparedSandbo
   // namespace and leaves this process, which keeps the lock and writes the log, where it is.
   sigset_t all;
   sigfillset(&all);
+  st.ignored = IgnoredSignals();
   sigprocmask(SIG_SETMASK, &all, &st.parent_mask);
   pid_t pid = clone(ViewChild, static_cast<char*>(mem) + kGuard + kStackSize,
                     CLONE_VM | CLONE_VFORK | CLONE_NEWPID | SIGCHLD, &st);
