@@ -6,12 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "unique_fd.h"
+
 namespace rrsync {
 
 // What the view holds. Every path is absolute and appears at the same path in the view, so the
 // paths rrsync checked, pinned and logged keep meaning the same files.
 struct MountViewPlan {
   std::string dir;             // DIR's real path: bound with what beneath it, nosuid, nodev
+  int dir_mount = -1;          // snapshot mode's overlay (MountSnapshotOverlay), in DIR's place
   bool read_only = true;       // a pull: DIR is bound read-only
   std::vector<std::string> dirs;   // runtime directories bound whole, read-only (library dirs)
   std::vector<std::string> files;  // runtime files bound read-only; symlinks on the way replicated
@@ -31,6 +34,14 @@ bool MountViewSupported(std::string* why_not);
 // from it, never from a path a client could have swapped. On success the working directory is
 // DIR in the view.
 bool EnterMountView(const MountViewPlan& plan, int dir_fd, std::string* err);
+
+// Makes snapshot mode's overlay, detached (fsmount), for the view to mount in DIR's place: lower
+// layer `lower` (read-only to the overlay: the kernel never writes it), upper layer `upper` and
+// work directory `work`, all directories of one filesystem opened by the caller. With
+// redirect_dir=off, metacopy=off and index=off every change is a plain file, directory or
+// whiteout in `upper` (renaming a lower directory fails with EXDEV, which rsync never needs).
+// nosuid, nodev, noexec. Fills *mount with the detached mount's descriptor.
+bool MountSnapshotOverlay(int lower, int upper, int work, UniqueFd* mount, std::string* err);
 
 // Short text for the session log: "mount,pid,ipc; view: DIR rw + 12 runtime paths".
 std::string DescribeMountView(const MountViewPlan& plan);
