@@ -1,3 +1,15 @@
 # Snapshot mode (issue 13): rrsync's side (src/snapshot_store.*) in the core, and its tests.
 get_filename_component(RRSYNC_SNAPSHOTS_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
 target_sources(rrsync_core PRIVATE ${RRSYNC_SNAPSHOTS_ROOT}/src/snapshot_store.cc)
+
+# Through the real sshd and rsync client (tests/e2e/sshd_harness.*), as root and as an ordinary
+# account; needs the e2e part's harness.
+if(TARGET rrsync_sshd_harness)
+  add_executable(rrsync_snapshots_e2e_tests ${RRSYNC_SNAPSHOTS_ROOT}/tests/e2e/snapshots_e2e_test.cc)
+  target_link_libraries(rrsync_snapshots_e2e_tests PRIVATE rrsync_sshd_harness GTest::gtest_main)
+  target_compile_definitions(rrsync_snapshots_e2e_tests PRIVATE
+    RRSYNC_UNDER_TEST="$<TARGET_FILE:rrsync>")
+  add_dependencies(rrsync_snapshots_e2e_tests rrsync)
+  gtest_discover_tests(rrsync_snapshots_e2e_tests DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT 180 LABELS e2e)
+endif()
