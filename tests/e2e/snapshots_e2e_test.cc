@@ -476,6 +476,7 @@ TEST_F(SnapshotE2e, PullDuringAPushSeesOnlyCompleteSnapshots) {
   for (int i = 0; i < 200 && Incoming().empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_FALSE(Incoming().empty());
+  const std::string in_progress = Incoming().front();
   // The same key pulls everything while the push runs: no lock for a pull, and no incoming tree.
   CommandResult pull = Rsync({"-a", Remote("/"), dest_ + "/"});
   EXPECT_EQ(pull.exit_code, 0) << pull.Describe();
@@ -484,8 +485,8 @@ TEST_F(SnapshotE2e, PullDuringAPushSeesOnlyCompleteSnapshots) {
   EXPECT_EQ(got, (std::set<std::string>{first, "latest"}));
   EXPECT_EQ(ReadFile(dest_ + "/latest/small"), "small\n");
   // Naming the push in progress is refused.
-  CommandResult named = Rsync({"-a", Remote("/" + Incoming().front() + "/"), dest_ + "/x/"});
-  ExpectRefused(named, "unsafe arg: /" + Incoming().front() + "/ (a snapshot push in progress)");
+  CommandResult named = Rsync({"-a", Remote("/" + in_progress + "/"), dest_ + "/x/"});
+  ExpectRefused(named, "unsafe arg: /" + in_progress + "/ (a snapshot push in progress)");
   ASSERT_TRUE(push->WaitFor(60000));
   EXPECT_EQ(push->Stop().exit_code, 0);
   EXPECT_EQ(Snapshots().size(), 2u);
