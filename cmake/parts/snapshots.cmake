@@ -13,3 +13,16 @@ if(TARGET rrsync_sshd_harness)
   gtest_discover_tests(rrsync_snapshots_e2e_tests DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT 180 LABELS e2e)
 endif()
+
+# The hostile stand-in in snapshot mode, as root, through the real rrsync (sandbox part's tools).
+if(TARGET hostile_rsync)
+  add_executable(rrsync_snapshot_hostile_tests
+    ${RRSYNC_SNAPSHOTS_ROOT}/tests/snapshot_hostile_test.cc
+    ${RRSYNC_SNAPSHOTS_ROOT}/tests/sandbox_test_support.cc)
+  target_link_libraries(rrsync_snapshot_hostile_tests PRIVATE GTest::gtest_main)
+  target_compile_definitions(rrsync_snapshot_hostile_tests PRIVATE
+    HOSTILE_RSYNC="$<TARGET_FILE:hostile_rsync>"
+    RRSYNC_BINARY="$<TARGET_FILE:rrsync>")
+  add_dependencies(rrsync_snapshot_hostile_tests hostile_rsync rrsync)
+  gtest_discover_tests(rrsync_snapshot_hostile_tests DISCOVERY_TIMEOUT 60)
+endif()
