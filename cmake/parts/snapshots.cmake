@@ -26,3 +26,9 @@ if(TARGET hostile_rsync)
   add_dependencies(rrsync_snapshot_hostile_tests hostile_rsync rrsync)
   gtest_discover_tests(rrsync_snapshot_hostile_tests DISCOVERY_TIMEOUT 60)
 endif()
+
+# The snapshot store on real trees (merging a hand-made upper layer needs root; skipped without).
+add_executable(rrsync_snapshot_store_tests ${RRSYNC_SNAPSHOTS_ROOT}/tests/snapshot_store_test.cc
+  ${RRSYNC_SNAPSHOTS_ROOT}/tests/snapshot_policy_test.cc ${RRSYNC_SNAPSHOTS_ROOT}/tests/test_support.cc)
+target_link_libraries(rrsync_snapshot_store_tests PRIVATE rrsync_core GTest::gtest_main)
+gtest_discover_tests(rrsync_snapshot_store_tests DISCOVERY_TIMEOUT 60)
