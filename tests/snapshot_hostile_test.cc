@@ -90,6 +90,8 @@ class SnapshotHostile : public testing::Test {
     log_ = tmp_ / "rrsync.log";
     WriteFile(log_, "");
     fs::create_directory(dir_);
+    MountDir();
+    if (IsSkipped() || HasFatalFailure()) return;
     for (const std::string name : {kOlder, kLatest}) {
       const std::string s = dir_ + "/" + name;
       fs::create_directories(s + "/sub");
@@ -109,6 +111,10 @@ class SnapshotHostile : public testing::Test {
     older_ = TreeState(dir_ + "/" + kOlder);
     latest_ = TreeState(dir_ + "/" + kLatest);
   }
+
+  // Where DIR lives: the temp dir's filesystem, or (SnapshotOnBtrfs) a btrfs of its own.
+  virtual void MountDir() {}
+  void CheckOverlayLevel();
 
   RunResult Push(const std::vector<std::string>& extra) {
     std::vector<std::string> flags = {std::string("-rsync=") + HOSTILE_RSYNC, "-log=" + log_,
@@ -132,7 +138,10 @@ class SnapshotHostile : public testing::Test {
   std::map<std::string, std::string> older_, latest_;
 };
 
-TEST_F(SnapshotHostile, OverlayLevelKeepsEveryEarlierSnapshotAsItWas) {
+TEST_F(SnapshotHostile, OverlayLevelKeepsEveryEarlierSnapshotAsItWas) { CheckOverlayLevel(); }
+
+// The stand-in at the overlay level: its changes in the new snapshot, the earlier ones intact.
+void SnapshotHostile::CheckOverlayLevel() {
   RunResult run = Push({});
   ASSERT_EQ(run.status, 0) << run.out << run.err << ReadFile(log_);
   EXPECT_NE(ReadFile(log_).find("snapshots=overlay"), std::string::npos) << ReadFile(log_);
@@ -194,6 +203,74 @@ TEST_F(SnapshotHostile, SandboxOffLinkDestLevelLetsTheAttemptReachLatest) {
   EXPECT_EQ(ReadFile(dir_ + "/" + kLatest + "/inside.txt"),
             std::string("inside ") + kLatest + "\nhostile\n");
   EXPECT_NE(Diff(older_, TreeState(dir_ + "/" + kOlder)), "");
+}
+
+// The same on btrfs: DIR on a loop-mounted btrfs image of the test's own (mkfs.btrfs from
+// btrfs-progs), so the overlay level is shown there too, then three pushes by the real rsync.
+class SnapshotOnBtrfs : public SnapshotHostile {
+ protected:
+  void MountDir() override {
+    if (access("/usr/sbin/mkfs.btrfs", X_OK) != 0 && access("/sbin/mkfs.btrfs", X_OK) != 0)
+      GTEST_SKIP() << "mkfs.btrfs is missing (btrfs-progs)";
+    if (access("/dev/loop-control", F_OK) != 0)
+      GTEST_SKIP() << "no loop devices (/dev/loop-control)";
+    const std::string image = tmp_ / "btrfs.img";
+    RunResult made = sandbox_test::RunProgram({"/usr/bin/truncate", "-s", "256M", image});
+    ASSERT_EQ(made.status, 0) << made.err;
+    const std::string mkfs =
+        access("/usr/sbin/mkfs.btrfs", X_OK) == 0 ? "/usr/sbin/mkfs.btrfs" : "/sbin/mkfs.btrfs";
+    made = sandbox_test::RunProgram({mkfs, "-q", image});
+    ASSERT_EQ(made.status, 0) << made.out << made.err;
+    RunResult mounted =
+        sandbox_test::RunProgram({"/usr/bin/mount", "-t", "btrfs", "-o", "loop", image, dir_});
+    if (mounted.status != 0)
+      GTEST_SKIP() << "cannot loop-mount a btrfs image here: " << mounted.err;
+    mounted_ = true;
+  }
+  void TearDown() override {
+    if (mounted_) sandbox_test::RunProgram({"/usr/bin/umount", dir_});
+  }
+
+  bool mounted_ = false;
+};
+
+TEST_F(SnapshotOnBtrfs, OverlayLevelKeepsEveryEarlierSnapshotAsItWas) { CheckOverlayLevel(); }
+
+TEST_F(SnapshotOnBtrfs, RealRsyncPushesShareInodesAndSendOnlyChanges) {
+  // rsync's remote shell: runs rrsync as sshd would, with the command in SSH_ORIGINAL_COMMAND.
+  const std::string rsh = tmp_ / "rsh";
+  WriteFile(rsh, "#!/bin/sh\nshift\nSSH_ORIGINAL_COMMAND=\"$*\" exec " +
+                     std::string(RRSYNC_BINARY) + " -log=" + log_ + " -snapshots " + dir_ + "\n");
+  ASSERT_EQ(chmod(rsh.c_str(), 0755), 0);
+  const std::string src = tmp_ / "src";
+  fs::create_directories(src + "/sub");
+  std::string big(300 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
+  WriteFile(src + "/big", big);
+  WriteFile(src + "/sub/changes", "one\n");
+  std::vector<std::string> made;
+  for (const char* version : {"one\n", "two, longer\n", "three, longer still\n"}) {
+    WriteFile(src + "/sub/changes", version);
+    RunResult r = sandbox_test::RunProgram(
+        {"/usr/bin/rsync", "-a", "--delete", "--stats", "-e", rsh, src + "/", "host:/"});
+    ASSERT_EQ(r.status, 0) << r.out << r.err << ReadFile(log_);
+    made.push_back(fs::read_symlink(dir_ + "/latest").string());
+    if (made.size() > 1) {
+      const size_t at = r.out.find("Literal data: ");
+      ASSERT_NE(at, std::string::npos) << r.out;
+      EXPECT_LT(std::stol(r.out.substr(at + 14)), 1024) << r.out;
+    }
+  }
+  ASSERT_EQ(made.size(), 3u);
+  EXPECT_NE(made[0], made[1]);
+  struct stat a, b;
+  ASSERT_EQ(stat((dir_ + "/" + made[0] + "/big").c_str(), &a), 0);
+  ASSERT_EQ(stat((dir_ + "/" + made[2] + "/big").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  EXPECT_EQ(ReadFile(dir_ + "/" + made[0] + "/sub/changes"), "one\n");
+  EXPECT_EQ(ReadFile(dir_ + "/" + made[2] + "/sub/changes"), "three, longer still\n");
+  EXPECT_NE(ReadFile(log_).find("snapshots=overlay"), std::string::npos);
+  EXPECT_EQ(Diff(older_, TreeState(dir_ + "/" + kOlder)), "");
 }
 
 }  // namespace
