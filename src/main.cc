@@ -364,14 +364,13 @@ int Run(int argc, char** argv) {
     const bool want_overlay = snapshot_level == SnapshotLevel::kOverlay;
     if (!CreateIncoming(snapshot_dir.get(), snapshot_name, latest, want_overlay, &incoming, &err))
       refuse_snapshot("snapshot mode: " + err);
+    // Where the overlay cannot be made (DIR on a filesystem overlayfs cannot use as its upper
+    // layer), the push is refused rather than run at the weaker level behind the admin's back:
+    // -sandbox=off asks for that level by name.
     if (want_overlay && !MountSnapshotOverlay(incoming.lower.get(), incoming.tree.get(),
-                                              incoming.work.get(), &overlay, &err)) {
-      if (settings.sandbox == SandboxMode::kRequire)
-        refuse_snapshot(err + " and -sandbox=require is set");
-      // Said in the log: the push is protected less, not silently.
-      no_overlay = err;
-      snapshot_level = SnapshotLevel::kLinkDest;
-    }
+                                              incoming.work.get(), &overlay, &err))
+      refuse_snapshot("snapshot mode: " + err +
+                      " (-sandbox=off would run the weaker link-dest level)");
     snapshot_notes = std::string(" snapshots=") + SnapshotLevelName(snapshot_level) +
                      " snapshot=" + snapshot_name +
                      (no_overlay.empty() ? "" : " snapshots-why=" + no_overlay) + snapshot_notes;

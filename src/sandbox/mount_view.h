@@ -14,12 +14,12 @@ namespace rrsync {
 // paths rrsync checked, pinned and logged keep meaning the same files.
 struct MountViewPlan {
   std::string dir;             // DIR's real path: bound with what beneath it, nosuid, nodev
-  int dir_mount = -1;          // snapshot mode's overlay (MountSnapshotOverlay), in DIR's place
   bool read_only = true;       // a pull: DIR is bound read-only
   std::vector<std::string> dirs;   // runtime directories bound whole, read-only (library dirs)
   std::vector<std::string> files;  // runtime files bound read-only; symlinks on the way replicated
   std::vector<std::string> links;  // names whose symlink chains are replicated (what the loader
                                    // opens inside `dirs`)
+  int dir_mount = -1;          // snapshot mode's overlay (MountSnapshotOverlay), in DIR's place
 };
 
 // Whether this process can build a view: it runs as root with CAP_SYS_ADMIN, and the kernel has
