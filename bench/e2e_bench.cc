@@ -152,7 +152,8 @@ class Bench {
     chmod(data_.c_str(), 0755);
 
     std::mt19937_64 rng(42);
-    std::fprintf(stderr, "making 20,000 small files and a 1 GiB file in %s\n", data_.c_str());
+    std::fprintf(stderr, "making 20,000 small files%s in %s\n",
+                 only_ == "snapshot" || only_ == "small" ? "" : " and a 1 GiB file", data_.c_str());
     for (int d = 0; d < 100; ++d) {
       const std::string dir = data_ + "/small/d" + std::to_string(d);
       fs::create_directories(dir);

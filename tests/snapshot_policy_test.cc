@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "command_line.h"
+#include "config.h"
 #include "decision.h"
 #include "path_resolution.h"
 #include "test_support.h"
@@ -35,6 +36,35 @@ TEST(SnapshotFlags, GoWithTheLockAndWithoutAbsolutePaths) {
   EXPECT_EQ(ParseError({"-snapshots", "-absolute", "/srv"}),
             "argument -snapshots: not allowed with argument -absolute");
   EXPECT_NE(UsageText().find("-snapshots"), std::string::npos);
+}
+
+// `snapshots = yes` in a module is -snapshots, with the same companions refused.
+TEST(SnapshotConfig, ModuleKeyTurnsSnapshotModeOn) {
+  Config config;
+  std::string err;
+  ASSERT_TRUE(
+      ParseConfig("[laptop]\npath = /srv/laptop\nread only = no\nsnapshots = yes\n"
+                  "[plain]\npath = /srv/plain\n",
+                  "/etc/rrsync.conf", &config, &err))
+      << err;
+  Settings command_line, settings;
+  std::vector<std::string> refuse, allow;
+  ASSERT_TRUE(SettingsForModule(command_line, config, *config.FindModule("laptop"), &settings,
+                                &refuse, &allow, &err))
+      << err;
+  EXPECT_TRUE(settings.snapshots);
+  ASSERT_TRUE(SettingsForModule(command_line, config, *config.FindModule("plain"), &settings,
+                                &refuse, &allow, &err))
+      << err;
+  EXPECT_FALSE(settings.snapshots);
+  ASSERT_TRUE(
+      ParseConfig("lock = no\n[laptop]\npath = /srv/laptop\nread only = no\n"
+                  "snapshots = yes\n",
+                  "/etc/rrsync.conf", &config, &err))
+      << err;
+  EXPECT_FALSE(SettingsForModule(command_line, config, *config.FindModule("laptop"), &settings,
+                                 &refuse, &allow, &err));
+  EXPECT_EQ(err, "module laptop: snapshots = yes needs the lock (lock = no or -no-lock)");
 }
 
 class SnapshotDecision : public ::testing::Test {
