@@ -57,6 +57,7 @@ TEST(SnapshotConfig, ModuleKeyTurnsSnapshotModeOn) {
                                 &refuse, &allow, &err))
       << err;
   EXPECT_FALSE(settings.snapshots);
+  config = Config();
   ASSERT_TRUE(
       ParseConfig("lock = no\n[laptop]\npath = /srv/laptop\nread only = no\n"
                   "snapshots = yes\n",
