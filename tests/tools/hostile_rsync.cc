@@ -867,8 +867,7 @@ void SnapshotAttacks(int argc, char** argv) {
   Attempt("snap-chmod", [&] { return Check(chmod("inside.txt", 0600)); });
   Attempt("snap-chown", [&] { return Check(lchown("inside.txt", 65534, 65534)); });
   Attempt("snap-setxattr-user", [&] { return Check(setxattr("sub", "user.snap", "1", 1, 0)); });
-  Attempt("snap-removexattr-user",
-          [&] { return Check(removexattr("inside.txt", "user.keep")); });
+  Attempt("snap-removexattr-user", [&] { return Check(removexattr("inside.txt", "user.keep")); });
   Attempt("snap-unlink", [&] { return Check(unlink("deleteme")); });
   Attempt("snap-rmdir", [&] { return Check(rmdir("emptydir")); });
   Attempt("snap-rename-file", [&] { return Check(rename("renameme", "sub/renamed")); });
