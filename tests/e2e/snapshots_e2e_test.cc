@@ -520,6 +520,15 @@ TEST_F(SnapshotE2e, ReadOnlySnapshotKeyRestores) {
   EXPECT_EQ(Diff(state, TreeState(data_)), "");
 }
 
+TEST_F(SnapshotE2e, RequiredSandboxRunsTheOverlayLevel) {
+  Authorize({"-snapshots", "-sandbox=require"});
+  Put(src_ + "/f", "f\n");
+  PushMakesSnapshot();
+  const std::string log = ReadFile(log_);
+  EXPECT_NE(log.find(" overlay rw + "), std::string::npos) << log;
+  EXPECT_NE(log.find("snapshot made " + Latest() + " snapshots=overlay"), std::string::npos) << log;
+}
+
 TEST_F(SnapshotE2e, RefusesWhatSnapshotModeCannotKeep) {
   // Snapshot mode needs the lock and names no absolute paths; -sandbox=require needs the overlay.
   Authorize({"-snapshots", "-no-lock"});
