@@ -10,7 +10,12 @@
 // Wall time on a shared machine is noisy, so the CPU time (user + system) of the client and of
 // the whole server side (sshd's session, rrsync, rsync) is reported too.
 //
-// Usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big]     (root: sshd switches users)
+// The snapshot case (issue 13): a push of the 20,000 files with 1 % of them changed into
+// rrsync -snapshots, against a plain forced `rsync --server --link-dest=../latest` into a fresh
+// directory, each against its own DIR that holds the previous version.
+//
+// Usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big|snapshot]   (root: sshd switches
+// users)
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -147,13 +152,15 @@ class Bench {
     chmod(data_.c_str(), 0755);
 
     std::mt19937_64 rng(42);
-    std::fprintf(stderr, "making 20,000 small files and a 1 GiB file in %s\n", data_.c_str());
+    std::fprintf(stderr, "making 20,000 small files%s in %s\n",
+                 only_ == "snapshot" || only_ == "small" ? "" : " and a 1 GiB file", data_.c_str());
     for (int d = 0; d < 100; ++d) {
       const std::string dir = data_ + "/small/d" + std::to_string(d);
       fs::create_directories(dir);
       for (int f = 0; f < 200; ++f)
         WriteBytes(dir + "/f" + std::to_string(f), RandomBytes(rng, 1024 + rng() % 3072));
     }
+    if (only_ == "snapshot" || only_ == "small") return;  // no 1 GiB file for these
     fs::create_directories(data_ + "/big");
     // 1 MiB of random bytes 1024 times: a fresh transfer has no basis file, so rsync sends it
     // all as literal data whatever its content (no -z).
@@ -176,6 +183,7 @@ class Bench {
       RunCase(set, /*push=*/true);
       RunCase(set, /*push=*/false);
     }
+    if (only_.empty() || only_ == "snapshot") RunSnapshotCase();
   }
 
  private:
@@ -271,6 +279,69 @@ class Bench {
     fs::remove_all(dest, ec);
   }
 
+  // 20,000 files, 1 % changed before each run: rrsync -snapshots (the overlay level, and the
+  // merge after rsync exits) against a plain forced rsync with --link-dest into a fresh dir.
+  void RunSnapshotCase() {
+    const std::string src = data_ + "/small";
+    const std::string snap_dir = data_ + "/snapshots", plain_dir = data_ + "/plain";
+    std::error_code ec;
+    for (const std::string& d : {snap_dir, plain_dir}) {
+      fs::remove_all(d, ec);
+      fs::create_directories(d);
+    }
+    lines_.clear();
+    std::vector<Contender> contenders = {
+        {"rrsync -snapshots", NewKey(rrsync_ + " -snapshots " + snap_dir)},
+        {"plain rsync link-dest",
+         NewKey("rsync --server -logDtpre.iLsfxCIvu --delete --link-dest=../latest . " + plain_dir +
+                "/next/")},
+    };
+    Authorize();
+    const std::vector<std::string> args = {"-a", "--delete", src + "/", sshd_->Alias() + ":/"};
+    // The previous version on both servers: a first push each (the plain one without a latest).
+    double cpu = 0;
+    auto plain_done = [&](int n) {
+      const std::string name = "run" + std::to_string(n);
+      fs::rename(plain_dir + "/next", plain_dir + "/" + name);
+      fs::remove(plain_dir + "/latest", ec);
+      fs::create_directory_symlink(name, plain_dir + "/latest");
+    };
+    TimeOne(contenders[0].key, args, &cpu);
+    TimeOne(contenders[1].key, args, &cpu);
+    plain_done(0);
+    std::mt19937_64 rng(7);
+    std::vector<std::vector<double>> times(2), cpus(2);
+    for (int run = 0; run < runs_ + 1; ++run) {  // run 0 warms caches and is dropped
+      // 1 %: 200 of the 20,000 files get new content (and size, and mtime).
+      for (int i = 0; i < 200; ++i)
+        WriteBytes(src + "/d" + std::to_string(rng() % 100) + "/f" + std::to_string(rng() % 200),
+                   RandomBytes(rng, 1024 + rng() % 3072));
+      for (size_t k = 0; k < 2; ++k) {
+        const size_t c = (k + static_cast<size_t>(run)) % 2;
+        double s = TimeOne(contenders[c].key, args, &cpu);
+        if (c == 1) plain_done(run + 1);
+        if (run > 0) {
+          times[c].push_back(s);
+          cpus[c].push_back(cpu);
+        }
+      }
+    }
+    const std::string latest = fs::read_symlink(snap_dir + "/latest").string();
+    if (Count(snap_dir + "/" + latest) != Count(src) || Count(plain_dir + "/latest/") != Count(src))
+      Fail("snapshot case: a contender's newest tree differs from the source");
+    const double plain = Median(times[1]), plain_cpu = Median(cpus[1]);
+    for (size_t c = 0; c < 2; ++c) {
+      const double m = Median(times[c]), mc = Median(cpus[c]);
+      std::printf("%-24s %-24s %9.3f %7.3f %6.3fx %10.3f %6.3fx\n", "20,000 files 1% snapshot",
+                  contenders[c].name.c_str(), m,
+                  *std::min_element(times[c].begin(), times[c].end()), m / plain, mc,
+                  mc / plain_cpu);
+    }
+    std::fflush(stdout);
+    fs::remove_all(snap_dir, ec);
+    fs::remove_all(plain_dir, ec);
+  }
+
   int runs_;
   std::string only_;  // "small" or "big": that data set alone
   std::unique_ptr<SshdHarness> sshd_;
@@ -292,10 +363,12 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--quick") == 0) runs = 2;
     else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
-             (std::strcmp(argv[i + 1], "small") == 0 || std::strcmp(argv[i + 1], "big") == 0))
+             (std::strcmp(argv[i + 1], "small") == 0 || std::strcmp(argv[i + 1], "big") == 0 ||
+              std::strcmp(argv[i + 1], "snapshot") == 0))
       only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big]\n");
+      std::fprintf(stderr,
+                   "usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big|snapshot]\n");
       return 2;
     }
   }

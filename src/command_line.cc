@@ -64,6 +64,7 @@ const char* AccessName(Access access) {
 
 std::string UsageText() {
   return "usage: rrsync [-ro|-wo] [-munge] [-absolute] [-no-del] [-no-lock] [-no-overwrite]\n"
+         "              [-snapshots]\n"
          "              [-rsync=PATH] [-wrapper-exec=PATH,...] [-log=FILE]\n"
          "              [-sandbox=auto|require|off] [-help] DIR\n"
          "       rrsync [FLAGS] -config=FILE -module=NAME\n"
@@ -83,6 +84,8 @@ std::string UsageText() {
          "  -no-del          Disable rsync's --delete* and --remove* options.\n"
          "  -no-lock         Avoid the single-run (per-user) lock check.\n"
          "  -no-overwrite    Prevent overwriting existing files by enforcing --ignore-existing\n"
+         "  -snapshots       Every push makes a new snapshot DIR/YYYY-MM-DDTHHMMSSZ and moves the\n"
+         "                   link DIR/latest; nothing the key sends changes an earlier one.\n"
          "  -rsync=PATH      The rsync to run (absolute path; default /usr/bin/rsync): an\n"
          "                   ELF binary or a #! wrapper script.\n"
          "  -wrapper-exec=PATH,...\n"
@@ -201,6 +204,8 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
       no_delete = true;
     } else if (arg == "-no-lock") {
       no_lock = true;
+    } else if (arg == "-snapshots") {
+      settings->snapshots = true;
     } else if (arg == "-no-overwrite") {
       settings->no_overwrite = true;
     } else if (arg == "-help" || arg == "-h") {
@@ -213,6 +218,17 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
   if (settings->help) return true;
   if (read_only && write_only) {
     *err = "argument -wo: not allowed with argument -ro";
+    return false;
+  }
+  // Snapshot mode needs the lock: two pushes must never publish into each other's snapshot, and
+  // the leftovers a push removes must not be another push's tree. With -absolute a client would
+  // name DIR, which in snapshot mode is not where its files go.
+  if (settings->snapshots && no_lock) {
+    *err = "argument -snapshots: not allowed with argument -no-lock";
+    return false;
+  }
+  if (settings->snapshots && settings->absolute) {
+    *err = "argument -snapshots: not allowed with argument -absolute";
     return false;
   }
   if (!settings->config_path.empty()) {

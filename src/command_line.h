@@ -21,6 +21,7 @@ struct Settings {
   bool no_delete = false;     // -no-del (implied by -ro): refuse --delete* and --remove*
   bool no_lock = false;       // -no-lock (implied by -ro): no single-run lock on DIR
   bool no_overwrite = false;  // -no-overwrite: keep existing files (--ignore-existing)
+  bool snapshots = false;     // -snapshots: one snapshot per push, `latest` (snapshot_store.h)
   bool help = false;          // -help / -h
   std::string dir;            // DIR as written; relative to the login directory
   std::string rsync_path = "/usr/bin/rsync";  // -rsync=PATH, always absolute

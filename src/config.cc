@@ -91,7 +91,7 @@ bool IsOptionTerm(std::string_view term) {
 bool IsModuleFlagKey(const std::string& key) {
   return key == "read only" || key == "write only" || key == "no delete" || key == "no overwrite" ||
          key == "munge links" || key == "munge symlinks" || key == "absolute" ||
-         key == "refuse options" || key == "allow options";
+         key == "snapshots" || key == "refuse options" || key == "allow options";
 }
 
 // rsyncd.conf(5)'s keys that mean nothing here (a daemon's, or rsync's own module settings that
@@ -293,6 +293,7 @@ class Parser {
       flags->munge_links = b;
     }
     if (key == "absolute") flags->absolute = b;
+    if (key == "snapshots") flags->snapshots = b;
     return true;
   }
 
@@ -452,6 +453,16 @@ bool SettingsForModule(const Settings& command_line, const Config& config,
   settings->no_overwrite = command_line.no_overwrite || flag(m.no_overwrite, d.no_overwrite);
   settings->munge_links = command_line.munge_links || flag(m.munge_links, d.munge_links);
   settings->absolute = command_line.absolute || flag(m.absolute, d.absolute);
+  settings->snapshots = command_line.snapshots || flag(m.snapshots, d.snapshots);
+  // As on the command line: snapshot mode needs the lock and names no absolute paths.
+  if (settings->snapshots && settings->no_lock && settings->access != Access::kReadOnly) {
+    *err = "module " + module.name + ": snapshots = yes needs the lock (lock = no or -no-lock)";
+    return false;
+  }
+  if (settings->snapshots && settings->absolute) {
+    *err = "module " + module.name + ": snapshots = yes is not allowed with absolute = yes";
+    return false;
+  }
   // Values: what the key's own command line says wins over the file.
   if (!command_line.rsync_given) settings->rsync_path = config.rsync_path;
   if (!command_line.wrapper_exec_given) settings->wrapper_exec = config.wrapper_exec;

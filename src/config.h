@@ -23,6 +23,7 @@ struct ModuleFlags {
   std::optional<bool> no_overwrite;
   std::optional<bool> munge_links;
   std::optional<bool> absolute;
+  std::optional<bool> snapshots;  // snapshots = yes: -snapshots for this module
   // rsyncd.conf-style match terms: a long option name ("delete"), a letter ("z"), or a pattern
   // with * and ? ("compress*"). A refused option may be taken back by `allow options`.
   std::vector<std::string> refuse_options;

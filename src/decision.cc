@@ -6,6 +6,7 @@
 #include "option_policy.h"
 #include "path_resolution.h"
 #include "server_command.h"
+#include "snapshot_names.h"
 
 namespace rrsync {
 
@@ -142,6 +143,12 @@ class Decider {
       return Refuse("unsafe arg: " + pin.original + " [" + PythonRepr(path) + ", " +
                     PythonRepr(pin.real_path) + "]");
     }
+    // Snapshot mode: a push in progress is no snapshot, whatever its state (a pull during a
+    // push sees only complete ones; rsync is also told to exclude them, AppendOwnOptions).
+    if (settings_.snapshots && pin.real_path.starts_with(dir_slash_) &&
+        pin.real_path.compare(dir_slash_.size(), kIncomingSnapshotPrefix.size(),
+                              kIncomingSnapshotPrefix) == 0)
+      return Refuse("unsafe arg: " + pin.original + " (a snapshot push in progress)");
     pin.path = std::move(path);
     out->push_back(ServerWord{std::string(prefix), std::move(pin)});
     return true;
@@ -203,11 +210,20 @@ void AppendOwnOptions(const DecisionInput& input, bool sender, bool below_root,
   // name a merge file outside DIR; --confine-root bounds rsync's own resolution of such paths.
   if (below_root) {
     if (input.features.confine_root) {
-      words->push_back({"--confine-root=" + input.dir, std::nullopt});
+      words->push_back(
+          {"--confine-root=" + (input.confine_root.empty() ? input.dir : input.confine_root),
+           std::nullopt});
     } else {
       omitted->push_back("--confine-root");
     }
   }
+  // Snapshot mode: a pull never lists a push in progress (DIR/.rrsync-incoming-*), even for
+  // "rsync host:/"; rsync's own rules come before the client's. The link-dest level seeds the
+  // new snapshot from latest.
+  if (settings.snapshots && sender)
+    words->push_back({"--exclude=/" + std::string(kIncomingSnapshotPrefix) + "*", std::nullopt});
+  if (!input.snapshot_link_dest.empty() && !sender)
+    words->push_back({"--link-dest=" + input.snapshot_link_dest, std::nullopt});
   if (settings.munge_links) words->push_back({"--munge-links", std::nullopt});
   if (settings.no_overwrite) words->push_back({"--ignore-existing", std::nullopt});
 }
@@ -243,7 +259,7 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
     return Refused("reading from write-only server is not allowed");
 
   Decider decider(input, fs, sender);
-  OptionPolicy policy(settings, sender, decider.dir_is_root());
+  OptionPolicy policy(settings, sender, decider.dir_is_root(), !input.snapshot_link_dest.empty());
   Request request;
   request.sender = sender;
   std::vector<std::string> client_words = SplitServerWords(rest);

@@ -57,6 +57,12 @@ struct DecisionInput {
   std::string dir;                       // DIR's real path, which is also the working directory
   RsyncFeatures features;                // what the configured rsync supports
   std::optional<std::string> command;    // SSH_ORIGINAL_COMMAND, if set
+  // Snapshot mode (-snapshots), for a push: `dir` is the basis the new snapshot starts from (the
+  // overlay level) or the incoming tree (the link-dest level). At the link-dest level rsync gets
+  // --link-dest=<snapshot_link_dest> (latest's absolute path) and --confine-root=<confine_root>
+  // (DIR), and what could write through a hard link into an earlier snapshot is refused.
+  std::string snapshot_link_dest;
+  std::string confine_root;  // empty: `dir`
 };
 
 // Decides what the client may do. Reads the filesystem only through `fs` (realpath and glob of

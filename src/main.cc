@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -25,6 +26,7 @@
 #include "escape.h"
 #include "filesystem.h"
 #include "module_route.h"
+#include "mount_view.h"
 #include "path_pinner.h"
 #include "path_resolution.h"
 #include "rsync_features.h"
@@ -33,11 +35,16 @@
 #include "secluded_args.h"
 #include "secluded_command.h"
 #include "session_log.h"
+#include "snapshot_names.h"
+#include "snapshot_store.h"
 
 namespace rrsync {
 namespace {
 
 enum ExitCode { kExitOk = 0, kExitRefused = 1 };
+
+// How deep a snapshot's tree may be for rrsync to merge it (rsync's own paths stop at 4096 bytes).
+constexpr int kMaxSnapshotDepth = 2048;
 
 #ifndef RRSYNC_VERSION
 #define RRSYNC_VERSION "0.0.0"
@@ -267,6 +274,9 @@ int Run(int argc, char** argv) {
     refuse("Restricted directory does not exist!");
   if (chdir(input.dir.c_str()) != 0)
     refuse(std::string("unable to chdir to restricted dir: ") + strerror(errno));
+  // Snapshots live in DIR beside each other; DIR "/" would make the system a snapshot.
+  if (settings.snapshots && input.dir == "/")
+    refuse("snapshot mode needs a restricted dir other than /");
 
   input.command = command;
   Decision decision = Decide(input, fs);
@@ -301,17 +311,97 @@ int Run(int argc, char** argv) {
     case Verdict::kRunRsync:
       break;
   }
-  const Request& request = decision.request;
-
   // The order matters: the lock comes before pinning, because pinning may create --partial-dir
-  // and --backup-dir, which two concurrent pushes must not race on.
+  // and --backup-dir, which two concurrent pushes must not race on. A snapshot pull writes
+  // nothing and reads only complete snapshots: it takes no lock, so it runs during a push.
+  const bool snapshot_push = settings.snapshots && !decision.request.sender;
   UniqueFd lock;
-  if (!settings.no_lock && LockDirectory(input.dir, &lock) == LockResult::kBusy)
-    refuse("Another instance of rrsync is already accessing this directory.");
+  if (!settings.no_lock && !(settings.snapshots && decision.request.sender)) {
+    LockResult locked = LockDirectory(input.dir, &lock);
+    if (locked == LockResult::kBusy)
+      refuse("Another instance of rrsync is already accessing this directory.");
+    // Without the lock two pushes could publish into each other's snapshot: fail closed.
+    if (locked != LockResult::kLocked && snapshot_push)
+      refuse("snapshot mode needs a lock on the restricted dir, and flock is not supported there");
+  }
+
+  // Snapshot mode, a push: under the lock, what a killed push left goes; the new snapshot is
+  // written under DIR/.rrsync-incoming-<name> and decided again against what rsync will see
+  // there, the basis (latest, in the overlay) or the incoming tree (the link-dest level).
+  SnapshotLevel snapshot_level = SnapshotLevel::kOverlay;
+  std::string snapshot_name;
+  std::string snapshot_notes;
+  IncomingSnapshot incoming;
+  UniqueFd snapshot_dir;
+  UniqueFd overlay;
+  std::optional<std::string> latest;
+  DecisionInput run_input = input;
+  auto refuse_snapshot = [&](const std::string& reason) {
+    if (!incoming.name.empty()) {
+      std::string ignored;
+      incoming = IncomingSnapshot{incoming.name, {}, {}, {}, {}};
+      RemoveTreeAt(snapshot_dir.get(), incoming.name, &ignored);
+    }
+    refuse(reason);
+  };
+  if (snapshot_push) {
+    snapshot_dir.Reset(open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!snapshot_dir.valid())
+      refuse(std::string("unable to open the restricted dir: ") + strerror(errno));
+    std::vector<std::string> removed;
+    if (!RemoveIncomingLeftovers(snapshot_dir.get(), &removed, &err))
+      refuse("snapshot mode: unable to remove what an earlier push left: " + err);
+    for (const std::string& name : removed) snapshot_notes += " removed-leftover=" + name;
+    if (!ReadLatestSnapshot(snapshot_dir.get(), &latest, &err)) refuse(err);
+    snapshot_name = ChooseSnapshotName(snapshot_dir.get(), std::time(nullptr));
+    // The strongest level this session can have: the overlay needs the mount view (root, a
+    // kernel with the mount API, the sandbox on). -sandbox=require accepts nothing less.
+    std::string no_overlay;
+    if (settings.sandbox == SandboxMode::kOff) {
+      no_overlay = "-sandbox=off";
+    } else if (!MountViewSupported(&no_overlay)) {
+      no_overlay = "no mount view: " + no_overlay;
+    }
+    if (!no_overlay.empty()) {
+      if (settings.sandbox == SandboxMode::kRequire)
+        refuse("snapshot mode's overlay level is unavailable (" + no_overlay +
+               ") and -sandbox=require is set");
+      snapshot_level = SnapshotLevel::kLinkDest;
+    }
+    const bool want_overlay = snapshot_level == SnapshotLevel::kOverlay;
+    if (!CreateIncoming(snapshot_dir.get(), snapshot_name, latest, want_overlay, &incoming, &err))
+      refuse_snapshot("snapshot mode: " + err);
+    // Where the overlay cannot be made (DIR on a filesystem overlayfs cannot use as its upper
+    // layer), the push is refused rather than run at the weaker level behind the admin's back:
+    // -sandbox=off asks for that level by name.
+    if (want_overlay && !MountSnapshotOverlay(incoming.lower.get(), incoming.tree.get(),
+                                              incoming.work.get(), &overlay, &err))
+      refuse_snapshot("snapshot mode: " + err +
+                      " (-sandbox=off would run the weaker link-dest level)");
+    snapshot_notes = std::string(" snapshots=") + SnapshotLevelName(snapshot_level) +
+                     " snapshot=" + snapshot_name +
+                     (no_overlay.empty() ? "" : " snapshots-why=" + no_overlay) + snapshot_notes;
+    if (snapshot_level == SnapshotLevel::kOverlay) {
+      run_input.dir = input.dir + "/" + (latest ? *latest : incoming.name + "/empty");
+    } else {
+      run_input.dir = input.dir + "/" + incoming.name + "/tree";
+      if (latest) run_input.snapshot_link_dest = input.dir + "/" + *latest;
+      run_input.confine_root = input.dir;
+      if (chdir(run_input.dir.c_str()) != 0)
+        refuse_snapshot(std::string("unable to chdir to the new snapshot: ") + strerror(errno));
+    }
+    decision = Decide(run_input, fs);
+    if (decision.verdict != Verdict::kRunRsync) refuse_snapshot(decision.refusal);
+  } else if (settings.snapshots) {
+    snapshot_notes = " snapshots=pull";
+  }
+  const Request& request = decision.request;
 
   CoerceCLocale();
   SandboxPlan plan;
-  plan.dir = input.dir;
+  // The overlay level: rsync's view has the overlay where the basis is, and only that.
+  plan.dir = snapshot_level == SnapshotLevel::kOverlay && snapshot_push ? run_input.dir : input.dir;
+  plan.dir_mount = overlay.get();
   plan.write = !request.sender;
   plan.devices = input.dir == "/";
   plan.rsync_path = settings.rsync_path;
@@ -332,7 +422,7 @@ int Run(int argc, char** argv) {
   // here, before any child exists, so that a child only makes the irrevocable calls.
   PreparedSandbox sandbox;
   std::string sandbox_err;
-  if (!PrepareSandbox(plan, settings.sandbox, &sandbox, &sandbox_err)) refuse(sandbox_err);
+  if (!PrepareSandbox(plan, settings.sandbox, &sandbox, &sandbox_err)) refuse_snapshot(sandbox_err);
 
   // Pinning opens (and for --partial-dir and --backup-dir creates) what rsync is handed; with
   // a mount view it runs inside the view, so that no pin leads back to the host's tree.
@@ -354,6 +444,7 @@ int Run(int argc, char** argv) {
     for (const std::string& option : request.omitted)
       details += " omitted=" + option + "(rsync lacks it)";
     for (const std::string& warning : config.warnings) details += " config-warning=" + warning;
+    details += snapshot_notes;
     if (!features_unknown.empty())
       details += " options=as-for-rsync-3.5.0(" + features_unknown + ")";
     log.Accepted(host, rsync_argv, "sandbox=" + sandbox_state + details);
@@ -370,34 +461,64 @@ int Run(int argc, char** argv) {
     // lock if there is one, and logs how it ended.
     UniqueFd dir_fd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd.valid())
-      refuse(std::string("unable to open the restricted dir: ") + strerror(errno));
+      refuse_snapshot(std::string("unable to open the restricted dir: ") + strerror(errno));
     // The child shares this process's memory until it execs: its pinner gives up its
     // descriptors (they are the child's, for rsync; this process must never close those numbers).
     auto pin_in_view = [&](std::vector<std::string>* argv, std::vector<int>* inherited,
                            std::string* refusal) {
-      PathPinner in_view(input.dir, request, ProcSelfFdWorks());
+      PathPinner in_view(run_input.dir, request, ProcSelfFdWorks());
       if (!pin(in_view, argv, refusal)) return false;
       *inherited = in_view.ReleaseFds();
       return true;
     };
     pid = StartRsyncInView(settings.rsync_path, dir_fd.get(), sandbox, pin_in_view, &report,
                            &rsync_argv, &spawn_err);
-    if (pid < 0) refuse(spawn_err);
+    if (pid < 0) refuse_snapshot(spawn_err);
   } else {
     std::vector<int> inherited;
     std::string refusal;
-    if (!pin(pinner.emplace(input.dir, request, ProcSelfFdWorks()), &rsync_argv, &refusal))
-      refuse(refusal);
+    if (!pin(pinner.emplace(run_input.dir, request, ProcSelfFdWorks()), &rsync_argv, &refusal))
+      refuse_snapshot(refusal);
     inherited = pinner->InheritedFds();
     // rsync runs as a child, confined there, and this process waits for it outside rsync's
     // sandbox: it keeps the lock if there is one, removes the listing's directory, and logs how
     // every session ended (exit status and duration), pulls included.
     pid = SpawnRsync(settings.rsync_path, rsync_argv, inherited, sandbox, &report, &spawn_err);
-    if (pid < 0) refuse(spawn_err);
+    if (pid < 0) refuse_snapshot(spawn_err);
   }
   log_accepted(report);
   ForwardTerminationSignals(pid);
+  // Snapshot mode: rsync and every process of its PID namespace have exited, so nothing writes
+  // the incoming tree any more. Only a clean exit makes a snapshot; anything else leaves latest
+  // as it was and removes the incoming tree (a killed rrsync leaves it to the next push).
+  auto finish_snapshot = [&](int rsync_status) {
+    // The overlay's last reference here: its layers are plain directories from now on.
+    overlay.Reset();
+    std::string failure;
+    if (rsync_status != 0) {
+      failure = "rsync exited with status " + std::to_string(rsync_status);
+    } else if (snapshot_level == SnapshotLevel::kOverlay &&
+               !MergeOverlayLayers(incoming, kMaxSnapshotDepth, &failure)) {
+      // failure says why
+    } else if (!PublishSnapshot(snapshot_dir.get(), &incoming, snapshot_name, &failure)) {
+      // failure says why
+    } else {
+      log.Snapshot(host,
+                   "made " + snapshot_name + " snapshots=" + SnapshotLevelName(snapshot_level));
+      return 0;
+    }
+    std::string ignored;
+    incoming = IncomingSnapshot{incoming.name, {}, {}, {}, {}};
+    RemoveTreeAt(snapshot_dir.get(), incoming.name, &ignored);
+    log.Snapshot(host, "not made (" + failure + "); latest unchanged");
+    if (rsync_status != 0) return rsync_status;
+    std::string line = "rrsync error: " + EscapeAndShorten("snapshot not made: " + failure) + "\n";
+    ssize_t n = write(STDERR_FILENO, line.data(), line.size());
+    (void)n;
+    return static_cast<int>(kExitRefused);
+  };
   int status = WaitForChild(pid);
+  if (snapshot_push) status = finish_snapshot(status);
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   log.Finished(host, status, took.count());
   audit->Finished(status, took.count());

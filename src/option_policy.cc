@@ -160,8 +160,12 @@ bool IsAsciiWordChar(char c) {
 
 }  // namespace
 
-OptionPolicy::OptionPolicy(const Settings& settings, bool sender, bool dir_is_root)
-    : settings_(settings), sender_(sender), dir_is_root_(dir_is_root) {
+OptionPolicy::OptionPolicy(const Settings& settings, bool sender, bool dir_is_root,
+                           bool snapshot_link_dest)
+    : settings_(settings),
+      sender_(sender),
+      dir_is_root_(dir_is_root),
+      snapshot_link_dest_(snapshot_link_dest) {
   short_disabled_.reserve(8);
   short_disabled_.append(kShortDisabled.data(), kShortDisabled.size());
   if (settings_.no_overwrite) short_disabled_.push_back('b');
@@ -192,6 +196,18 @@ std::optional<ArgCheck> OptionPolicy::LongOption(std::string_view name) const {
                                  name == "delay-updates" || name == "backup-dir"))
     return kDisabled;
   if (!dir_is_root_ && name == "copy-unsafe-links") return kDisabled;
+  // Snapshot mode (-snapshots). A pull reads snapshots that nothing may change: it never removes
+  // what it sent, nor appends to a log file inside one. A push's --log-file would be opened in
+  // the new snapshot; refused too, as it records nothing the session log lacks. Every other
+  // option of a push is confined by construction at the overlay level: rsync's view holds only
+  // the new snapshot (latest below, read-only to the kernel, and the changes above), so paths
+  // (--backup-dir, --partial-dir, --temp-dir, --*-dest, --files-from) resolve in it and writes
+  // (--inplace, --append, --delete*, --chmod, --chown, -X, --fake-super) land in its upper layer.
+  if (settings_.snapshots && (name.starts_with("remove") || name == "log-file")) return kDisabled;
+  // The link-dest level shares inodes with latest through rsync's own --link-dest, and nothing
+  // below rsync keeps it off them: --inplace would write into a linked file, and --append on a
+  // --link-dest basis writes after a hole (the measurement).
+  if (snapshot_link_dest_ && (name == "inplace" || name == "append")) return kDisabled;
   return check;
 }
 

@@ -23,7 +23,9 @@ enum class ArgCheck {
 class OptionPolicy {
  public:
   // `sender` is true for a pull; `dir_is_root` when DIR is "/".
-  OptionPolicy(const Settings& settings, bool sender, bool dir_is_root);
+  // `snapshot_link_dest` for a snapshot push at the link-dest level (snapshot_store.h).
+  OptionPolicy(const Settings& settings, bool sender, bool dir_is_root,
+               bool snapshot_link_dest = false);
 
   // The treatment of long option `name` (without "--"), or nullopt for an unknown option.
   std::optional<ArgCheck> LongOption(std::string_view name) const;
@@ -45,6 +47,7 @@ class OptionPolicy {
   const Settings& settings_;
   bool sender_;
   bool dir_is_root_;
+  bool snapshot_link_dest_;
   std::string short_disabled_;
 };
 

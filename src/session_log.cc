@@ -77,6 +77,11 @@ void SessionLog::Finished(const std::string& host, int status, double seconds) {
         " seconds=" + took + "\n");
 }
 
+void SessionLog::Snapshot(const std::string& host, const std::string& outcome) {
+  if (!fd_.valid()) return;
+  Write(Now() + " " + EscapeUntrusted(host, 64) + " snapshot " + EscapeUntrusted(outcome) + "\n");
+}
+
 std::string ClientHost(const char* ssh_connection) {
   if (ssh_connection == nullptr) return "unknown";
   std::string value = ssh_connection;

@@ -26,6 +26,8 @@ class SessionLog {
   // "... HOST finished status=N seconds=S" once rsync has ended (N: its exit status, or 128
   // plus the signal that ended it).
   void Finished(const std::string& host, int status, double seconds);
+  // Snapshot mode: what became of the push's snapshot ("made NAME ...", "not made (...)").
+  void Snapshot(const std::string& host, const std::string& outcome);
 
  private:
   void Write(const std::string& line);

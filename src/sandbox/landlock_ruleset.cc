@@ -169,20 +169,25 @@ bool LandlockRuleset::AllowPath(const std::string& path, uint64_t access, std::s
     *err = "Failed to open \"" + path + "\": " + ErrnoText(errno);
     return false;
   }
+  bool ok = AllowFd(fd, path, access, err);
+  close(fd);
+  return ok;
+}
+
+bool LandlockRuleset::AllowFd(int fd, const std::string& name, uint64_t access, std::string* err) {
+  access &= handled_.fs;
+  if (access == 0) return true;
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    *err = "Failed to stat \"" + path + "\": " + ErrnoText(errno);
-    close(fd);
+    *err = "Failed to stat \"" + name + "\": " + ErrnoText(errno);
     return false;
   }
   if (!S_ISDIR(st.st_mode)) access &= landlock::kFsFileRights;
   PathBeneathAttr rule = {access, fd};
   long rc =
       access == 0 ? 0 : syscall(__NR_landlock_add_rule, fd_, landlock::kRulePathBeneath, &rule, 0U);
-  int saved = errno;
-  close(fd);
   if (rc != 0) {
-    *err = "Failed to update the ruleset with \"" + path + "\": " + ErrnoText(saved);
+    *err = "Failed to update the ruleset with \"" + name + "\": " + ErrnoText(errno);
     return false;
   }
   return true;

@@ -103,6 +103,10 @@ class LandlockRuleset {
   // rights. An `access` that masks down to nothing adds no rule.
   bool AllowPath(const std::string& path, uint64_t access, std::string* err);
 
+  // AllowPath for what descriptor `fd` holds (a mount that has no path yet: snapshot mode's
+  // overlay); `name` is for messages.
+  bool AllowFd(int fd, const std::string& name, uint64_t access, std::string* err);
+
   // The ruleset's descriptor (close-on-exec), for landlock_restrict_self: the calling thread and
   // everything it execs are confined to the ruleset with handled().restrict_flags. The kernel
   // requires no_new_privs first (without CAP_SYS_ADMIN); see ApplySandboxSyscalls.

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <utility>
 
 #include "unique_fd.h"
 
@@ -140,9 +141,12 @@ class ViewBuilder {
 
   // Records DIR's bind, from the pinned descriptor.
   bool AddDir(int dir_fd, std::string* err) {
-    UniqueFd tree(static_cast<int>(
-        syscall(SYS_open_tree, dir_fd, "",
-                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)));
+    // Snapshot mode's overlay takes DIR's place; it is detached, so it is moved, not cloned.
+    UniqueFd tree(plan_.dir_mount >= 0
+                      ? fcntl(plan_.dir_mount, F_DUPFD_CLOEXEC, 0)
+                      : static_cast<int>(syscall(
+                            SYS_open_tree, dir_fd, "",
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)));
     if (!tree.valid()) return Fail(err, "clone", plan_.dir, errno);
     // No set-id programs, no device nodes, nothing to execute; read-only for a pull. Beneath
     // DIR too (AT_RECURSIVE), so that a filesystem mounted inside DIR is no way around it.
@@ -424,8 +428,31 @@ bool EnterMountView(const MountViewPlan& plan, int dir_fd, std::string* err) {
   return view.Build(err);
 }
 
+bool MountSnapshotOverlay(int lower, int upper, int work, UniqueFd* mount, std::string* err) {
+  UniqueFd fs(static_cast<int>(syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC)));
+  if (!fs.valid()) return Fail(err, "open the overlay filesystem for", "DIR", errno);
+  // The layers by descriptor: /proc/self/fd/N names exactly the directories opened, whatever
+  // happens to their paths, and holds no comma or colon for the option parser.
+  auto by_fd = [](int fd) { return "/proc/self/fd/" + std::to_string(fd); };
+  const std::pair<const char*, std::string> options[] = {
+      {"lowerdir", by_fd(lower)}, {"upperdir", by_fd(upper)}, {"workdir", by_fd(work)},
+      {"redirect_dir", "off"},    {"metacopy", "off"},        {"index", "off"},
+  };
+  for (const auto& [key, value] : options) {
+    if (syscall(SYS_fsconfig, fs.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) != 0)
+      return Fail(err, std::string("set the overlay's ") + key + " for", "DIR", errno);
+  }
+  if (syscall(SYS_fsconfig, fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    return Fail(err, "create the overlay for", "DIR", errno);
+  mount->Reset(static_cast<int>(syscall(SYS_fsmount, fs.get(), FSMOUNT_CLOEXEC,
+                                        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)));
+  if (!mount->valid()) return Fail(err, "mount the overlay for", "DIR", errno);
+  return true;
+}
+
 std::string DescribeMountView(const MountViewPlan& plan) {
-  return "mount,pid,ipc; view: " + plan.dir + (plan.read_only ? " ro" : " rw") + " + " +
+  return "mount,pid,ipc; view: " + plan.dir + (plan.dir_mount >= 0 ? " overlay" : "") +
+         (plan.read_only ? " ro" : " rw") + " + " +
          std::to_string(plan.dirs.size() + plan.files.size()) + " runtime paths";
 }
 

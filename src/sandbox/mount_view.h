@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "unique_fd.h"
+
 namespace rrsync {
 
 // What the view holds. Every path is absolute and appears at the same path in the view, so the
@@ -17,6 +19,7 @@ struct MountViewPlan {
   std::vector<std::string> files;  // runtime files bound read-only; symlinks on the way replicated
   std::vector<std::string> links;  // names whose symlink chains are replicated (what the loader
                                    // opens inside `dirs`)
+  int dir_mount = -1;          // snapshot mode's overlay (MountSnapshotOverlay), in DIR's place
 };
 
 // Whether this process can build a view: it runs as root with CAP_SYS_ADMIN, and the kernel has
@@ -31,6 +34,14 @@ bool MountViewSupported(std::string* why_not);
 // from it, never from a path a client could have swapped. On success the working directory is
 // DIR in the view.
 bool EnterMountView(const MountViewPlan& plan, int dir_fd, std::string* err);
+
+// Makes snapshot mode's overlay, detached (fsmount), for the view to mount in DIR's place: lower
+// layer `lower` (read-only to the overlay: the kernel never writes it), upper layer `upper` and
+// work directory `work`, all directories of one filesystem opened by the caller. With
+// redirect_dir=off, metacopy=off and index=off every change is a plain file, directory or
+// whiteout in `upper` (renaming a lower directory fails with EXDEV, which rsync never needs).
+// nosuid, nodev, noexec. Fills *mount with the detached mount's descriptor.
+bool MountSnapshotOverlay(int lower, int upper, int work, UniqueFd* mount, std::string* err);
 
 // Short text for the session log: "mount,pid,ipc; view: DIR rw + 12 runtime paths".
 std::string DescribeMountView(const MountViewPlan& plan);

@@ -194,7 +194,11 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   st.mode = mode;
   st.plan = plan;
   st.prepared = true;
-  if (mode == SandboxMode::kOff) return true;
+  if (mode == SandboxMode::kOff) {
+    if (plan.dir_mount < 0) return true;
+    *err = "snapshot mode's overlay needs the mount view, and -sandbox=off is set";
+    return false;
+  }
   const bool require = mode == SandboxMode::kRequire;
 
   // The mount view, for root: without it, root's capabilities and its ownership of the
@@ -202,6 +206,10 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   std::string no_view;
   if (plan.use_namespaces && MountViewSupported(&no_view)) {
     st.mount_view = true;
+  } else if (plan.dir_mount >= 0) {
+    // Only the view can put the overlay in DIR's place: never run the push on DIR instead.
+    *err = "snapshot mode's overlay needs the mount view (" + no_view + ")";
+    return false;
   } else if (plan.use_namespaces && geteuid() == 0) {
     if (require) {
       *err = "the mount namespace layer is unavailable (" + no_view +
@@ -280,8 +288,13 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
     // Every rule is added while the process can still open the paths; rules bind to inodes,
     // so they hold in the mount view too. The restriction comes last and is irrevocable.
     if (!st.ruleset.Create(handled, err)) return false;
-    for (const SandboxRule& rule : rules)
-      if (!st.ruleset.AllowPath(rule.path, rule.access, err)) return false;
+    for (const SandboxRule& rule : rules) {
+      // The overlay has no path outside the view: its rule is made on its root.
+      const bool on_overlay = plan.dir_mount >= 0 && &rule == &rules.front();
+      if (on_overlay ? !st.ruleset.AllowFd(plan.dir_mount, rule.path, rule.access, err)
+                     : !st.ruleset.AllowPath(rule.path, rule.access, err))
+        return false;
+    }
     st.rule_count = rules.size();
     st.landlock = true;
   }
@@ -289,6 +302,7 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   if (st.mount_view) {
     if (!find_runtime()) return false;
     st.view.dir = plan.dir;
+    st.view.dir_mount = plan.dir_mount;
     // A pull that writes (its key is read-write) sees DIR writable; Landlock, where there is
     // one, still grants only the removal or the log file.
     st.view.read_only = !plan.write && !plan.remove_sent && plan.log_file.empty();

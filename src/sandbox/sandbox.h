@@ -27,7 +27,7 @@ bool ParseSandboxMode(std::string_view text, SandboxMode* mode);
 
 // What one session may do; recorded by the caller, applied once by EnterSandbox.
 struct SandboxPlan {
-  std::string dir;         // absolute real path of the restricted directory
+  std::string dir;  // absolute real path of the restricted directory
   bool write = false;      // a push: rsync may create, change and remove inside dir
   bool devices = false;    // may create device nodes (only when dir is "/")
   std::string rsync_path;  // absolute path of the rsync binary that will be exec'd
@@ -43,6 +43,9 @@ struct SandboxPlan {
   bool use_namespaces = true;     // the mount view, for root (PrepareSandbox, then a child)
   bool drop_capabilities = true;  // every capability set cut to what this transfer needs
   bool syscall_filter = true;     // the seccomp policy (syscall_filter.h)
+  // Snapshot mode's overlay (MountSnapshotOverlay): the view mounts it at `dir` and Landlock's
+  // rule for `dir` is made on it. Needs the mount view; -1: none.
+  int dir_mount = -1;
 };
 
 // What was put in force, for the session log.

@@ -27,6 +27,12 @@
 // test).
 // For them the tests also prepare outside/meta (with the xattr user.probe) and the device node
 // DIR/devnull (char 1:3).
+//
+// A plan line "snapshot-attacks yes" (snapshot mode, -snapshots; with "older <abs path>", an
+// earlier snapshot that is not latest) replaces all of
+// the above with what a hijacked rsync would do to the earlier snapshots its push starts from
+// (SnapshotAttacks below); the plan is then also found beneath a --link-dest= argument, where
+// the link-dest level names latest.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -217,9 +223,12 @@ int ExecShell() {
 
 bool LoadPlan(int argc, char** argv) {
   std::vector<std::string> candidates = {".hostile-plan"};
-  for (int i = 1; i < argc; ++i)
+  for (int i = 1; i < argc; ++i) {
     if (strncmp(argv[i], "/proc/self/fd/", 14) == 0)
       candidates.push_back(std::string(argv[i]) + "/.hostile-plan");
+    if (strncmp(argv[i], "--link-dest=", 12) == 0)
+      candidates.push_back(std::string(argv[i] + 12) + "/.hostile-plan");
+  }
   for (const std::string& path : candidates) {
     std::ifstream in(path);
     if (!in) continue;
@@ -845,12 +854,64 @@ void RootAttacks(int argc, char** argv) {
   Judge("immutable-inside", {{0}, kByName}, [&] { return SetImmutable(in); });
 }
 
+// Appends "hostile" to `path`: 0 when the write went through.
+int AppendTo(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int error = write(fd, "hostile\n", 8) == 8 ? 0 : errno;
+  close(fd);
+  return error;
+}
+
+// Snapshot mode: the working directory is the new snapshot, seeded from latest (its files are
+// latest's at the overlay level, none at the link-dest level). Every change rsync could make to
+// a file it sees, the names of the earlier snapshots, and the overlay's own controls. What is
+// ALLOWED must land in the new snapshot only; the test checks the earlier ones on disk.
+void SnapshotAttacks(int argc, char** argv) {
+  Attempt("snap-append", [&] { return AppendTo("inside.txt"); });
+  Attempt("snap-truncate", [&] { return Check(truncate("trunc.txt", 1)); });
+  Attempt("snap-chmod", [&] { return Check(chmod("inside.txt", 0600)); });
+  Attempt("snap-chown", [&] { return Check(lchown("inside.txt", 65534, 65534)); });
+  Attempt("snap-setxattr-user", [&] { return Check(setxattr("sub", "user.snap", "1", 1, 0)); });
+  Attempt("snap-removexattr-user", [&] { return Check(removexattr("inside.txt", "user.keep")); });
+  Attempt("snap-unlink", [&] { return Check(unlink("deleteme")); });
+  Attempt("snap-rmdir", [&] { return Check(rmdir("emptydir")); });
+  Attempt("snap-rename-file", [&] { return Check(rename("renameme", "sub/renamed")); });
+  Attempt("snap-link", [&] { return Check(link("inside.txt", "sub/hostile-link")); });
+  Attempt("snap-utimens", [&] {
+    const timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+    return Check(utimensat(AT_FDCWD, "sub", times, AT_SYMLINK_NOFOLLOW));
+  });
+  // overlayfs's own controls: a redirect or an opaque marker the merge would act on, a whiteout
+  // made by hand, the overlay itself unmounted or its flags changed.
+  Attempt("snap-setxattr-overlay-opaque",
+          [&] { return Check(setxattr("sub", "trusted.overlay.opaque", "y", 1, 0)); });
+  Attempt("snap-setxattr-overlay-redirect",
+          [&] { return Check(setxattr("sub", "trusted.overlay.redirect", "/x", 2, 0)); });
+  Attempt("snap-mknod-whiteout",
+          [&] { return Check(mknod("hostile-whiteout", S_IFCHR | 0600, makedev(0, 0))); });
+  Attempt("snap-umount", [&] { return Check(umount2(".", MNT_DETACH)); });
+  Attempt("snap-immutable", [&] { return SetImmutable("trunc.txt"); });
+  // The older snapshot by its absolute name (absent from the overlay level's view).
+  Attempt("snap-append-older", [&] { return AppendTo(plan["older"] + "/inside.txt"); });
+  // The link-dest level hands rsync latest's path: a write there is a write to latest.
+  for (int i = 1; i < argc; ++i)
+    if (strncmp(argv[i], "--link-dest=", 12) == 0)
+      Attempt("snap-append-link-dest",
+              [&] { return AppendTo(std::string(argv[i] + 12) + "/inside.txt"); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (!LoadPlan(argc, argv)) {
     std::printf("plan MISSING\n");
     return 2;
+  }
+  if (plan.count("snapshot-attacks")) {
+    in_mount_view = getppid() == 0;
+    SnapshotAttacks(argc, argv);
+    return 0;
   }
   const std::string dir = plan["dir"];
   const std::string out = plan["outside"];

@@ -1,0 +1,34 @@
+# Snapshot mode (issue 13): rrsync's side (src/snapshot_store.*) in the core, and its tests.
+get_filename_component(RRSYNC_SNAPSHOTS_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
+target_sources(rrsync_core PRIVATE ${RRSYNC_SNAPSHOTS_ROOT}/src/snapshot_store.cc)
+
+# Through the real sshd and rsync client (tests/e2e/sshd_harness.*), as root and as an ordinary
+# account; needs the e2e part's harness.
+if(TARGET rrsync_sshd_harness)
+  add_executable(rrsync_snapshots_e2e_tests ${RRSYNC_SNAPSHOTS_ROOT}/tests/e2e/snapshots_e2e_test.cc)
+  target_link_libraries(rrsync_snapshots_e2e_tests PRIVATE rrsync_sshd_harness GTest::gtest_main)
+  target_compile_definitions(rrsync_snapshots_e2e_tests PRIVATE
+    RRSYNC_UNDER_TEST="$<TARGET_FILE:rrsync>")
+  add_dependencies(rrsync_snapshots_e2e_tests rrsync)
+  gtest_discover_tests(rrsync_snapshots_e2e_tests DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT 180 LABELS e2e)
+endif()
+
+# The hostile stand-in in snapshot mode, as root, through the real rrsync (sandbox part's tools).
+if(TARGET hostile_rsync)
+  add_executable(rrsync_snapshot_hostile_tests
+    ${RRSYNC_SNAPSHOTS_ROOT}/tests/snapshot_hostile_test.cc
+    ${RRSYNC_SNAPSHOTS_ROOT}/tests/sandbox_test_support.cc)
+  target_link_libraries(rrsync_snapshot_hostile_tests PRIVATE GTest::gtest_main)
+  target_compile_definitions(rrsync_snapshot_hostile_tests PRIVATE
+    HOSTILE_RSYNC="$<TARGET_FILE:hostile_rsync>"
+    RRSYNC_BINARY="$<TARGET_FILE:rrsync>")
+  add_dependencies(rrsync_snapshot_hostile_tests hostile_rsync rrsync)
+  gtest_discover_tests(rrsync_snapshot_hostile_tests DISCOVERY_TIMEOUT 60)
+endif()
+
+# The snapshot store on real trees (merging a hand-made upper layer needs root; skipped without).
+add_executable(rrsync_snapshot_store_tests ${RRSYNC_SNAPSHOTS_ROOT}/tests/snapshot_store_test.cc
+  ${RRSYNC_SNAPSHOTS_ROOT}/tests/snapshot_policy_test.cc ${RRSYNC_SNAPSHOTS_ROOT}/tests/test_support.cc)
+target_link_libraries(rrsync_snapshot_store_tests PRIVATE rrsync_core GTest::gtest_main)
+gtest_discover_tests(rrsync_snapshot_store_tests DISCOVERY_TIMEOUT 60)

@@ -1,0 +1,277 @@
+// Snapshot mode against a hijacked rsync, as root: through the real rrsync -snapshots, the
+// hostile stand-in (tests/tools/hostile_rsync.cc, "snapshot-attacks") changes everything it can
+// reach in the push's view. At the overlay level nothing of the earlier snapshots changes, not
+// their files' content, mode, owner, times or xattrs, not their names, not `latest`; the
+// stand-in's changes are in the new snapshot. The -sandbox=off control (the link-dest level)
+// shows the attempt on latest getting through there, so the overlay is what stops it.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sandbox_test_support.h"
+
+namespace rrsync {
+namespace {
+
+namespace fs = std::filesystem;
+using sandbox_test::ParseHostile;
+using sandbox_test::ReadFile;
+using sandbox_test::RunResult;
+using sandbox_test::TempDir;
+using sandbox_test::WriteFile;
+
+// Every entry beneath `root`: inode, type, mode, owner, size, mtime, content, link target and
+// every xattr. Equal maps: the same inodes holding the same things.
+std::map<std::string, std::string> TreeState(const std::string& root) {
+  std::map<std::string, std::string> tree;
+  std::function<void(const std::string&)> walk = [&](const std::string& rel) {
+    const std::string path = rel.empty() ? root : root + "/" + rel;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) return;
+    std::ostringstream d;
+    d << "ino " << st.st_ino << " mode " << std::oct << st.st_mode << std::dec << " " << st.st_uid
+      << ":" << st.st_gid << " size " << st.st_size << " mtime " << st.st_mtim.tv_sec << "."
+      << st.st_mtim.tv_nsec;
+    if (S_ISREG(st.st_mode)) d << " content " << std::hash<std::string>()(ReadFile(path));
+    if (S_ISLNK(st.st_mode)) d << " -> " << fs::read_symlink(path).string();
+    char names[4096];
+    ssize_t n = llistxattr(path.c_str(), names, sizeof names);
+    for (ssize_t at = 0; at < n;) {
+      std::string name(names + at);
+      at += static_cast<ssize_t>(name.size()) + 1;
+      char value[256];
+      ssize_t size = lgetxattr(path.c_str(), name.c_str(), value, sizeof value);
+      d << " " << name << "=" << std::string(value, size > 0 ? static_cast<size_t>(size) : 0);
+    }
+    tree[rel.empty() ? "." : rel] = d.str();
+    if (!S_ISDIR(st.st_mode)) return;
+    for (const auto& entry : fs::directory_iterator(path)) {
+      const std::string name = entry.path().filename().string();
+      walk(rel.empty() ? name : rel + "/" + name);
+    }
+  };
+  walk("");
+  return tree;
+}
+
+std::string Diff(const std::map<std::string, std::string>& want,
+                 const std::map<std::string, std::string>& got) {
+  std::string diff;
+  for (const auto& [path, desc] : want) {
+    auto it = got.find(path);
+    if (it == got.end()) {
+      diff += "missing " + path + "\n";
+    } else if (it->second != desc) {
+      diff += "changed " + path + ": want " + desc + ", got " + it->second + "\n";
+    }
+  }
+  for (const auto& [path, desc] : got)
+    if (!want.count(path)) diff += "unexpected " + path + "\n";
+  return diff;
+}
+
+// DIR with two earlier snapshots made by hand, as rrsync leaves them, and latest -> the newer.
+class SnapshotHostile : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "the overlay level is root's (the mount view)";
+    if (!sandbox_test::RrsyncHasSandboxFlags(RRSYNC_BINARY))
+      GTEST_SKIP() << "rrsync lacks -rsync= and -sandbox=";
+    dir_ = tmp_ / "data";
+    log_ = tmp_ / "rrsync.log";
+    WriteFile(log_, "");
+    fs::create_directory(dir_);
+    MountDir();
+    if (IsSkipped() || HasFatalFailure()) return;
+    for (const std::string name : {kOlder, kLatest}) {
+      const std::string s = dir_ + "/" + name;
+      fs::create_directories(s + "/sub");
+      fs::create_directories(s + "/emptydir");
+      WriteFile(s + "/inside.txt", "inside " + name + "\n");
+      WriteFile(s + "/trunc.txt", "truncate me\n");
+      WriteFile(s + "/deleteme", "delete me\n");
+      WriteFile(s + "/renameme", "rename me\n");
+      ASSERT_EQ(setxattr((s + "/inside.txt").c_str(), "user.keep", "1", 1, 0), 0);
+      WriteFile(s + "/.hostile-plan", "dir .\noutside /nonexistent\nsnapshot-attacks yes\nolder " +
+                                          dir_ + "/" + kOlder + "\n");
+      const timespec times[2] = {{1500000000, 0}, {1500000000, 0}};
+      for (const char* entry : {"", "/sub", "/emptydir", "/inside.txt", "/trunc.txt"})
+        utimensat(AT_FDCWD, (s + entry).c_str(), times, AT_SYMLINK_NOFOLLOW);
+    }
+    ASSERT_EQ(symlink(kLatest, (dir_ + "/latest").c_str()), 0);
+    older_ = TreeState(dir_ + "/" + kOlder);
+    latest_ = TreeState(dir_ + "/" + kLatest);
+  }
+
+  // Where DIR lives: the temp dir's filesystem, or (SnapshotOnBtrfs) a btrfs of its own.
+  virtual void MountDir() {}
+  void CheckOverlayLevel();
+
+  RunResult Push(const std::vector<std::string>& extra) {
+    std::vector<std::string> flags = {std::string("-rsync=") + HOSTILE_RSYNC, "-log=" + log_,
+                                      "-snapshots"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return sandbox_test::RunRrsync(RRSYNC_BINARY, flags, dir_, /*push=*/true);
+  }
+
+  std::string NewSnapshot() const {
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      const std::string name = entry.path().filename().string();
+      if (name != kOlder && name != kLatest && name.size() == 18 && name[10] == 'T') return name;
+    }
+    return "";
+  }
+
+  static constexpr char kOlder[] = "2020-01-01T000000Z";
+  static constexpr char kLatest[] = "2020-01-02T000000Z";
+  TempDir tmp_;
+  std::string dir_, log_;
+  std::map<std::string, std::string> older_, latest_;
+};
+
+TEST_F(SnapshotHostile, OverlayLevelKeepsEveryEarlierSnapshotAsItWas) { CheckOverlayLevel(); }
+
+// The stand-in at the overlay level: its changes in the new snapshot, the earlier ones intact.
+void SnapshotHostile::CheckOverlayLevel() {
+  RunResult run = Push({});
+  ASSERT_EQ(run.status, 0) << run.out << run.err << ReadFile(log_);
+  EXPECT_NE(ReadFile(log_).find("snapshots=overlay"), std::string::npos) << ReadFile(log_);
+  std::map<std::string, std::string> got = ParseHostile(run.out);
+  // The changes rsync may make, made in its view; the overlay's own controls refused.
+  for (const char* name : {"snap-append", "snap-truncate", "snap-chmod", "snap-chown",
+                           "snap-utimens", "snap-setxattr-user", "snap-removexattr-user",
+                           "snap-unlink", "snap-rmdir", "snap-rename-file", "snap-link"})
+    EXPECT_EQ(got[name], "ALLOWED") << name << "\n" << run.out;
+  for (const char* name :
+       {"snap-setxattr-overlay-opaque", "snap-setxattr-overlay-redirect", "snap-mknod-whiteout",
+        "snap-umount", "snap-immutable", "snap-append-older"})
+    EXPECT_EQ(got[name], "DENIED") << name << "\n" << run.out;
+  EXPECT_EQ(got.count("snap-append-link-dest"), 0u) << run.out;
+
+  EXPECT_EQ(Diff(older_, TreeState(dir_ + "/" + kOlder)), "");
+  EXPECT_EQ(Diff(latest_, TreeState(dir_ + "/" + kLatest)), "");
+  // What the stand-in did is the new snapshot, and latest moved to it.
+  const std::string made = NewSnapshot();
+  ASSERT_FALSE(made.empty());
+  EXPECT_EQ(fs::read_symlink(dir_ + "/latest").string(), made);
+  const std::string s = dir_ + "/" + made;
+  EXPECT_EQ(ReadFile(s + "/inside.txt"), std::string("inside ") + kLatest + "\nhostile\n");
+  EXPECT_EQ(ReadFile(s + "/trunc.txt"), "t");
+  EXPECT_FALSE(fs::exists(s + "/deleteme"));
+  EXPECT_FALSE(fs::exists(s + "/emptydir"));
+  EXPECT_FALSE(fs::exists(s + "/renameme"));
+  EXPECT_EQ(ReadFile(s + "/sub/renamed"), "rename me\n");
+  struct stat st;
+  ASSERT_EQ(stat((s + "/inside.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_nlink, 2u);  // itself and sub/hostile-link, both new
+  ASSERT_EQ(stat((s + "/sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
+  char value[8];
+  EXPECT_EQ(getxattr((s + "/sub").c_str(), "user.snap", value, sizeof value), 1);
+  EXPECT_LT(getxattr((s + "/inside.txt").c_str(), "user.keep", value, sizeof value), 0);
+  // No overlayfs attribute survives into the snapshot.
+  for (const auto& [path, desc] : TreeState(s))
+    EXPECT_EQ(desc.find("trusted.overlay."), std::string::npos) << path << ": " << desc;
+  // The untouched file is latest's inode.
+  struct stat a, b;
+  ASSERT_EQ(stat((s + "/.hostile-plan").c_str(), &a), 0);
+  ASSERT_EQ(stat((dir_ + "/" + kLatest + "/.hostile-plan").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+}
+
+// The control: without the mount view (the link-dest level) the same stand-in writes into latest
+// through the path rsync's --link-dest hands it, so the denial above is the overlay's.
+TEST_F(SnapshotHostile, SandboxOffLinkDestLevelLetsTheAttemptReachLatest) {
+  RunResult run = Push({"-sandbox=off"});
+  ASSERT_EQ(run.status, 0) << run.out << run.err << ReadFile(log_);
+  EXPECT_NE(ReadFile(log_).find("snapshots=link-dest"), std::string::npos) << ReadFile(log_);
+  std::map<std::string, std::string> got = ParseHostile(run.out);
+  EXPECT_EQ(got["snap-append-link-dest"], "ALLOWED") << run.out;
+  EXPECT_EQ(got["snap-append-older"], "ALLOWED") << run.out;
+  EXPECT_NE(Diff(latest_, TreeState(dir_ + "/" + kLatest)), "");
+  EXPECT_EQ(ReadFile(dir_ + "/" + kLatest + "/inside.txt"),
+            std::string("inside ") + kLatest + "\nhostile\n");
+  EXPECT_NE(Diff(older_, TreeState(dir_ + "/" + kOlder)), "");
+}
+
+// The same on btrfs: DIR on a loop-mounted btrfs image of the test's own (mkfs.btrfs from
+// btrfs-progs), so the overlay level is shown there too, then three pushes by the real rsync.
+class SnapshotOnBtrfs : public SnapshotHostile {
+ protected:
+  void MountDir() override {
+    if (access("/usr/sbin/mkfs.btrfs", X_OK) != 0 && access("/sbin/mkfs.btrfs", X_OK) != 0)
+      GTEST_SKIP() << "mkfs.btrfs is missing (btrfs-progs)";
+    if (access("/dev/loop-control", F_OK) != 0)
+      GTEST_SKIP() << "no loop devices (/dev/loop-control)";
+    const std::string image = tmp_ / "btrfs.img";
+    RunResult made = sandbox_test::RunProgram({"/usr/bin/truncate", "-s", "256M", image});
+    ASSERT_EQ(made.status, 0) << made.err;
+    const std::string mkfs =
+        access("/usr/sbin/mkfs.btrfs", X_OK) == 0 ? "/usr/sbin/mkfs.btrfs" : "/sbin/mkfs.btrfs";
+    made = sandbox_test::RunProgram({mkfs, "-q", image});
+    ASSERT_EQ(made.status, 0) << made.out << made.err;
+    RunResult mounted =
+        sandbox_test::RunProgram({"/usr/bin/mount", "-t", "btrfs", "-o", "loop", image, dir_});
+    if (mounted.status != 0)
+      GTEST_SKIP() << "cannot loop-mount a btrfs image here: " << mounted.err;
+    mounted_ = true;
+  }
+  void TearDown() override {
+    if (mounted_) sandbox_test::RunProgram({"/usr/bin/umount", dir_});
+  }
+
+  bool mounted_ = false;
+};
+
+TEST_F(SnapshotOnBtrfs, OverlayLevelKeepsEveryEarlierSnapshotAsItWas) { CheckOverlayLevel(); }
+
+TEST_F(SnapshotOnBtrfs, RealRsyncPushesShareInodesAndSendOnlyChanges) {
+  // rsync's remote shell: runs rrsync as sshd would, with the command in SSH_ORIGINAL_COMMAND.
+  const std::string rsh = tmp_ / "rsh";
+  WriteFile(rsh, "#!/bin/sh\nshift\nSSH_ORIGINAL_COMMAND=\"$*\" exec " +
+                     std::string(RRSYNC_BINARY) + " -log=" + log_ + " -snapshots " + dir_ + "\n");
+  ASSERT_EQ(chmod(rsh.c_str(), 0755), 0);
+  const std::string src = tmp_ / "src";
+  fs::create_directories(src + "/sub");
+  std::string big(300 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
+  WriteFile(src + "/big", big);
+  WriteFile(src + "/sub/changes", "one\n");
+  std::vector<std::string> made;
+  for (const char* version : {"one\n", "two, longer\n", "three, longer still\n"}) {
+    WriteFile(src + "/sub/changes", version);
+    RunResult r = sandbox_test::RunProgram(
+        {"/usr/bin/rsync", "-a", "--delete", "--stats", "-e", rsh, src + "/", "host:/"});
+    ASSERT_EQ(r.status, 0) << r.out << r.err << ReadFile(log_);
+    made.push_back(fs::read_symlink(dir_ + "/latest").string());
+    if (made.size() > 1) {
+      const size_t at = r.out.find("Literal data: ");
+      ASSERT_NE(at, std::string::npos) << r.out;
+      EXPECT_LT(std::stol(r.out.substr(at + 14)), 1024) << r.out;
+    }
+  }
+  ASSERT_EQ(made.size(), 3u);
+  EXPECT_NE(made[0], made[1]);
+  struct stat a, b;
+  ASSERT_EQ(stat((dir_ + "/" + made[0] + "/big").c_str(), &a), 0);
+  ASSERT_EQ(stat((dir_ + "/" + made[2] + "/big").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  EXPECT_EQ(ReadFile(dir_ + "/" + made[0] + "/sub/changes"), "one\n");
+  EXPECT_EQ(ReadFile(dir_ + "/" + made[2] + "/sub/changes"), "three, longer still\n");
+  EXPECT_NE(ReadFile(log_).find("snapshots=overlay"), std::string::npos);
+  EXPECT_EQ(Diff(older_, TreeState(dir_ + "/" + kOlder)), "");
+}
+
+}  // namespace
+}  // namespace rrsync
