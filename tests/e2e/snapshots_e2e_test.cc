@@ -328,8 +328,13 @@ TEST_F(SnapshotE2e, NothingThroughTheAllowListChangesAnEarlierSnapshot) {
     std::string refusal;  // "" when the push is accepted (and must land in the new snapshot)
   };
   // What the client changes before each accepted attempt, so that rsync has something to write.
+  // Its size changes each time: two attempts in one second would otherwise pass rsync's quick
+  // check (same size, same mtime) and send nothing.
+  auto changed = [](int i) {
+    return "changed " + std::to_string(i) + " with more text" + std::string(i, '+') + "\n";
+  };
   auto touch_source = [&](int i) {
-    Put(src_ + "/file", "changed " + std::to_string(i) + " with more text\n");
+    Put(src_ + "/file", changed(i));
     Put(src_ + "/dir/inner", "inner " + std::to_string(i) + "\n", 0600);
   };
   const std::vector<Attempt> attempts = {
@@ -372,8 +377,7 @@ TEST_F(SnapshotE2e, NothingThroughTheAllowListChangesAnEarlierSnapshot) {
       EXPECT_EQ(Latest(), Snapshots().back());
       // The client's data is in the new snapshot.
       if (attempt.args[1] != "--append" && attempt.args.back() != "--exclude=file") {
-        EXPECT_EQ(ReadFile(data_ + "/" + Latest() + "/file"),
-                  "changed " + std::to_string(i) + " with more text\n");
+        EXPECT_EQ(ReadFile(data_ + "/" + Latest() + "/file"), changed(i));
       }
     } else {
       ExpectRefused(r, attempt.refusal);
@@ -396,7 +400,7 @@ TEST_F(SnapshotE2e, NothingThroughTheAllowListChangesAnEarlierSnapshot) {
     EXPECT_EQ(Diff(state, TreeState(first)), "") << r.Describe();
     const std::string landed =
         data_ + "/" + Latest() + target + (target.ends_with("/") ? "file" : "");
-    EXPECT_EQ(ReadFile(landed), "changed " + std::to_string(i) + " with more text\n") << landed;
+    EXPECT_EQ(ReadFile(landed), changed(i)) << landed;
   }
   // `latest` itself is a link rrsync moves; a name with ".." never gets through.
   CommandResult r = Rsync({"-a", src_ + "/file", Remote("/../outside")});
