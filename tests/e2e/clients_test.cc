@@ -551,5 +551,90 @@ TEST_P(BackupPc, FullThenIncrementalThroughAReadOnlyKey) {
 
 INSTANTIATE_TEST_SUITE_P(Accounts, BackupPc, ::testing::Values(Who::kRoot, Who::kUser), WhoName);
 
+// ---------------------------------------------------------------------------------------------
+// Two behaviours rsync 3.5.0's own rrsync suite checks (testsuite/rrsync-alt-dest-inband-pivot,
+// rrsync-backup-dir-inband-pivot), tested here our own way: one push plants a symlink at the
+// name an option path gives, and must not get rsync to read or write through it out of DIR.
+// With the default sandbox Landlock would stop the out-of-tree access anyway; -sandbox=off
+// shows that rrsync's pins alone hold (the option's directory is pinned before rsync runs).
+
+class OptionPathPivot : public ClientsTest {
+ protected:
+  void SetUp() override {
+    ClientsTest::SetUp();
+    if (HasFatalFailure()) return;
+    outside_ = srv_ + "/outside";
+    MakeDir(outside_);
+    Put(outside_ + "/secret.txt", "SECRET\n");
+    SetTime(outside_ + "/secret.txt", 1600000000);
+    SetTime(outside_, 1600000000);
+  }
+  std::string outside_;
+};
+
+TEST_P(OptionPathPivot, AMissingCopyDestPlantedAsASymlinkIsNotReadThrough) {
+  for (const char* sandbox : {"-sandbox=off", "-sandbox=auto"}) {
+    SCOPED_TRACE(sandbox);
+    fs::remove_all(data_);
+    MakeDir(data_);
+    fs::remove_all(src_);
+    MakeDir(src_);
+    // "basis" sorts before "secret.txt": rsync creates the link, then looks for the basis file.
+    ASSERT_EQ(symlink("../outside", (src_ + "/basis").c_str()), 0);
+    ASSERT_EQ(lchown((src_ + "/basis").c_str(), account_.uid, account_.gid), 0);
+    Put(src_ + "/secret.txt", "client\n");  // same size and time as the outside file
+    SetTime(src_ + "/secret.txt", 1600000000);
+    const auto before = Snapshot(outside_);
+    Authorize({sandbox});
+    CommandResult push =
+        sshd_->Rsync(account_, {"-a", "--copy-dest=/basis", src_ + "/", Remote("/")});
+    EXPECT_EQ(push.exit_code, 0) << push.Describe();
+    EXPECT_EQ(ReadFile(data_ + "/secret.txt"), "client\n")
+        << "the basis lookup read through the planted link";
+    EXPECT_EQ(Diff(before, Snapshot(outside_)), "");
+  }
+}
+
+TEST_P(OptionPathPivot, ABackupDirPlantedAsASymlinkIsNotWrittenThrough) {
+  for (const char* sandbox : {"-sandbox=off", "-sandbox=auto"}) {
+    SCOPED_TRACE(sandbox);
+    fs::remove_all(data_);
+    MakeDir(data_);
+    fs::remove_all(src_);
+    MakeDir(src_);
+    Put(data_ + "/file.txt", "old\n");
+    // Control: without the link, the old version is backed up into DIR/bk.
+    Put(src_ + "/file.txt", "first\n");
+    Authorize({sandbox});
+    CommandResult control =
+        sshd_->Rsync(account_, {"-a", "-b", "--backup-dir=/bk", src_ + "/", Remote("/")});
+    ASSERT_EQ(control.exit_code, 0) << control.Describe();
+    EXPECT_EQ(ReadFile(data_ + "/bk/file.txt"), "old\n");
+    fs::remove_all(data_ + "/bk");
+    // "bk" sorts before "file.txt": the link exists when file.txt's old version is backed up.
+    ASSERT_EQ(symlink("../outside", (src_ + "/bk").c_str()), 0);
+    ASSERT_EQ(lchown((src_ + "/bk").c_str(), account_.uid, account_.gid), 0);
+    Put(src_ + "/file.txt", "new version\n");
+    const auto before = Snapshot(outside_);
+    Authorize({sandbox});
+    CommandResult push =
+        sshd_->Rsync(account_, {"-a", "-b", "--backup-dir=/bk", src_ + "/", Remote("/")});
+    // rsync 3.5.0 then stops at the backup ("keep_backup failed: ... Too many levels of
+    // symbolic links", exit 11) and leaves the file as it was; never does a backup leave DIR.
+    if (push.exit_code != 0) {
+      EXPECT_EQ(push.exit_code, 11) << push.Describe();
+      EXPECT_NE(push.err.find("keep_backup failed"), std::string::npos) << push.Describe();
+      EXPECT_EQ(ReadFile(data_ + "/file.txt"), "first\n");
+    } else {
+      EXPECT_EQ(ReadFile(data_ + "/file.txt"), "new version\n");
+    }
+    EXPECT_EQ(Diff(before, Snapshot(outside_)), "") << "the backup went through the planted link\n"
+                                                    << push.Describe();
+    EXPECT_FALSE(fs::exists(outside_ + "/file.txt"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Accounts, OptionPathPivot, ::testing::Values(Who::kRoot, Who::kUser),
+                         WhoName);
 }  // namespace
 }  // namespace rrsync::e2e
