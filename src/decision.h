@@ -9,6 +9,7 @@
 
 #include "command_line.h"
 #include "filesystem.h"
+#include "path_resolution.h"
 #include "rsync_features.h"
 
 namespace rrsync {
@@ -57,6 +58,9 @@ struct DecisionInput {
   std::string dir;                       // DIR's real path, which is also the working directory
   RsyncFeatures features;                // what the configured rsync supports
   std::optional<std::string> command;    // SSH_ORIGINAL_COMMAND, if set
+  // The bounds of each glob expansion. rrsync keeps the defaults; the fuzzer lowers them so
+  // that a pattern reaching them costs milliseconds, not seconds, per input.
+  GlobLimits glob_limits;
 };
 
 // Decides what the client may do. Reads the filesystem only through `fs` (realpath and glob of
