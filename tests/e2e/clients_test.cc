@@ -636,5 +636,27 @@ TEST_P(OptionPathPivot, ABackupDirPlantedAsASymlinkIsNotWrittenThrough) {
 
 INSTANTIATE_TEST_SUITE_P(Accounts, OptionPathPivot, ::testing::Values(Who::kRoot, Who::kUser),
                          WhoName);
+
+// rsync 3.5.0's rrsync-specials-denied, our own way: `rsync -a` (which holds -D) pushes a FIFO
+// and a socket-free tree into a DIR below "/"; the regular files arrive, the FIFO does not
+// (rrsync adds --drop-D), with the sandbox and without it (then --drop-D alone stands).
+TEST_P(OptionPathPivot, APushMakesNoSpecialFileBelowRoot) {
+  for (const char* sandbox : {"-sandbox=off", "-sandbox=auto"}) {
+    SCOPED_TRACE(sandbox);
+    fs::remove_all(data_);
+    MakeDir(data_);
+    fs::remove_all(src_);
+    MakeDir(src_);
+    Put(src_ + "/plain.txt", "plain\n");
+    ASSERT_EQ(mkfifo((src_ + "/fifo").c_str(), 0644), 0);
+    ASSERT_EQ(lchown((src_ + "/fifo").c_str(), account_.uid, account_.gid), 0);
+    Authorize({sandbox});
+    CommandResult push = sshd_->Rsync(account_, {"-a", src_ + "/", Remote("/")});
+    EXPECT_EQ(push.exit_code, 0) << push.Describe();
+    EXPECT_EQ(ReadFile(data_ + "/plain.txt"), "plain\n");
+    EXPECT_FALSE(fs::exists(fs::symlink_status(data_ + "/fifo"))) << "a FIFO was made in DIR";
+    EXPECT_NE(ArgvOf(LastRun()).find("'--drop-D'"), std::string::npos) << LastRun();
+  }
+}
 }  // namespace
 }  // namespace rrsync::e2e
