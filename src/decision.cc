@@ -60,6 +60,7 @@ class Decider {
         dir_(input.dir),
         dir_slash_(input.dir + "/"),
         dir_is_root_(input.dir == "/"),
+        glob_limits_(input.glob_limits),
         fs_(fs),
         sender_(sender) {}
 
@@ -110,7 +111,7 @@ class Decider {
       return CheckPath(std::move(shared), std::move(arg), checked, prefix, out);
     std::vector<std::string> paths;
     std::string glob_err;
-    if (!GlobPaths(fs_, dir_, arg, &paths, &glob_err))
+    if (!GlobPaths(fs_, dir_, arg, &paths, &glob_err, glob_limits_))
       return Refuse("unsafe arg: " + original + " (" + glob_err + ")");
     if (paths.empty()) paths.push_back(std::move(arg));
     for (std::string& path : paths) {
@@ -167,6 +168,7 @@ class Decider {
   const std::string dir_;
   const std::string dir_slash_;
   const bool dir_is_root_;
+  const GlobLimits glob_limits_;
   Filesystem& fs_;
   const bool sender_;
   std::string refusal_;

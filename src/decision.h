@@ -9,6 +9,7 @@
 
 #include "command_line.h"
 #include "filesystem.h"
+#include "path_resolution.h"
 #include "rsync_features.h"
 
 namespace rrsync {
@@ -63,6 +64,9 @@ struct DecisionInput {
   // (DIR), and what could write through a hard link into an earlier snapshot is refused.
   std::string snapshot_link_dest;
   std::string confine_root;  // empty: `dir`
+  // The bounds of each glob expansion. rrsync keeps the defaults; the fuzzer lowers them so
+  // that a pattern reaching them costs milliseconds, not seconds, per input.
+  GlobLimits glob_limits;
 };
 
 // Decides what the client may do. Reads the filesystem only through `fs` (realpath and glob of
