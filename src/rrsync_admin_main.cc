@@ -10,6 +10,7 @@
 #include "admin_audit.h"
 #include "admin_authorize.h"
 #include "admin_probe.h"
+#include "admin_snapshots.h"
 #include "admin_ssh_config.h"
 
 #ifndef RRSYNC_VERSION
@@ -24,6 +25,7 @@ enum ExitCode {
   kExitOk = 0,
   kExitFailed = 1,  // the operation failed, or audit found a FAIL
   kExitUsage = 2,
+  kExitBusy = 3,  // prune: a push holds DIR's lock; nothing was changed
 };
 
 int Error(const std::string& message) {
@@ -219,6 +221,38 @@ int main(int argc, char** argv) {
   ssh_config->add_option("--port", config.port, "the server's ssh port")
       ->check(CLI::Range(1, 65535));
 
+  std::string snapshots_dir;
+  bool snapshots_json = false;
+  CLI::App* snapshots = app.add_subcommand(
+      "snapshots",
+      "List the snapshots of a -snapshots DIR, oldest first: date, size, the bytes only that "
+      "snapshot holds (what prune would free), which one is latest, and unfinished pushes.");
+  snapshots->add_option("dir", snapshots_dir, "the rrsync -snapshots directory")->required();
+  snapshots->add_flag("--json", snapshots_json, "print the listing as JSON");
+
+  PruneRequest prune_request;
+  CLI::App* prune = app.add_subcommand(
+      "prune",
+      "Remove the snapshots of DIR that no --keep-* rule keeps, by snapshot name (rrsync's "
+      "clock), as restic forget and borg prune count; never the one latest points to. Takes "
+      "rrsync's lock on DIR. Prints each snapshot kept or removed and why.");
+  prune->add_option("dir", prune_request.dir, "the rrsync -snapshots directory")->required();
+  prune->add_option("--keep-last", prune_request.policy.last, "keep the N newest snapshots")
+      ->check(CLI::NonNegativeNumber);
+  prune
+      ->add_option("--keep-daily", prune_request.policy.daily,
+                   "keep the newest snapshot of each of the N newest days that have one (UTC)")
+      ->check(CLI::NonNegativeNumber);
+  prune
+      ->add_option("--keep-weekly", prune_request.policy.weekly,
+                   "keep the newest snapshot of each of the N newest ISO weeks that have one")
+      ->check(CLI::NonNegativeNumber);
+  prune
+      ->add_option("--keep-monthly", prune_request.policy.monthly,
+                   "keep the newest snapshot of each of the N newest months that have one")
+      ->check(CLI::NonNegativeNumber);
+  prune->add_flag("--dry-run", prune_request.dry_run, "print what would be removed, change nothing");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -269,6 +303,30 @@ int main(int argc, char** argv) {
           << "rrsync-admin probe: " << DescribeProbe(probe_host, result) << "\n";
     }
     return static_cast<int>(result.verdict);
+  }
+  if (*snapshots) {
+    SnapshotListing listing;
+    std::string err;
+    if (!ListSnapshots(snapshots_dir, true, &listing, &err)) return Error(err);
+    std::cout << (snapshots_json ? FormatSnapshotsJson(listing) : FormatSnapshotsText(listing));
+    return kExitOk;
+  }
+  if (*prune) {
+    if (!prune_request.policy.KeepsAny()) {
+      std::cerr << "rrsync-admin error: prune needs at least one --keep-last, --keep-daily, "
+                   "--keep-weekly or --keep-monthly above 0\n";
+      return kExitUsage;
+    }
+    PruneOutcome outcome;
+    std::string err;
+    const bool ok = Prune(prune_request, &outcome, &err);
+    // A prune that stopped half-way still says what it kept and removed before the error.
+    if (ok || !outcome.verdicts.empty()) std::cout << FormatPruneText(prune_request, outcome);
+    if (!ok) {
+      Error(err);
+      return outcome.failure == PruneFailure::kBusy ? kExitBusy : kExitFailed;
+    }
+    return kExitOk;
   }
   if (*ssh_config) {
     std::string stanza, err;
