@@ -323,6 +323,7 @@ int main(int argc, char** argv) {
     // A prune that stopped half-way still says what it kept and removed before the error.
     if (ok || !outcome.verdicts.empty()) std::cout << FormatPruneText(prune_request, outcome);
     if (!ok) {
+      std::cout << std::flush;  // the error comes after what was done
       Error(err);
       return outcome.failure == PruneFailure::kBusy ? kExitBusy : kExitFailed;
     }

@@ -249,5 +249,28 @@ TEST_F(SnapshotsTest, PruneStopsAtAFileItCannotRemove) {
             ".rrsync-incoming-20261202T020000Z 2026-11-30T020000Z 2026-12-01T020000Z latest ");
 }
 
+// A filesystem mounted inside a snapshot is not the snapshot's: prune stops there. The mount
+// lives in a private mount namespace of the test's own (unshare -m), never on the host.
+TEST_F(SnapshotsTest, PruneNeverCrossesAMountPoint) {
+  const std::string mount_point = dir_ + "/2026-11-28T020000Z/sub";
+  ProcessResult r = Shell("unshare -m sh -c 'mount -t tmpfs rrsync-test \"" + mount_point +
+                          "\" && echo inside > \"" + mount_point + "/mounted\" && \"" +
+                          RRSYNC_ADMIN_BINARY + "\" prune \"" + dir_ +
+                          "\" --keep-last 3; echo \"status=$?\"; cat \"" +
+                          dir_ + "/.rrsync-pruning-2026-11-28T020000Z/sub/mounted\"' 2>&1");
+  if (r.out.find("status=") == std::string::npos)
+    GTEST_SKIP() << "no private mount namespace here: " << r.out;
+  EXPECT_EQ(r.out, "remove 2026-11-28T020000Z  (no rule keeps it)\n"
+                   "keep   2026-11-29T020000Z  (last 3)\n"
+                   "keep   2026-11-30T020000Z  (last 2)\n"
+                   "keep   2026-12-01T020000Z  (latest, last 1)\n"
+                   "kept 3, removed 0 of 1 snapshot(s)\n"
+                   "rrsync-admin error: refusing to remove \"" +
+                       dir_ +
+                       "/.rrsync-pruning-2026-11-28T020000Z/sub\": it is a mount point\n"
+                       "status=1\n"
+                       "inside\n");
+}
+
 }  // namespace
 }  // namespace rrsync
