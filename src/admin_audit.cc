@@ -215,10 +215,11 @@ struct RrsyncCommand {
   std::string dir;
   bool read_only = false;
   bool write_only = false;
+  bool snapshots = false;
   std::string log_file;
   std::string rsync;
   std::string sandbox;
-  std::string config;  // -config=FILE: modules instead of DIR
+  std::string config;                // -config=FILE: modules instead of DIR
   std::vector<std::string> modules;  // from -module=NAME and -modules=A,B
   std::vector<std::string> unknown;
 };
@@ -237,6 +238,8 @@ bool ParseRrsyncCommand(const std::vector<std::string>& words, RrsyncCommand* cm
       cmd->read_only = true;
     else if (w == "-wo")
       cmd->write_only = true;
+    else if (w == "-snapshots")
+      cmd->snapshots = true;
     else if (w.rfind("-log=", 0) == 0)
       cmd->log_file = w.substr(5);
     else if (w.rfind("-rsync=", 0) == 0)
@@ -253,13 +256,21 @@ bool ParseRrsyncCommand(const std::vector<std::string>& words, RrsyncCommand* cm
         cmd->modules.push_back(list.substr(start, comma - start));
         start = comma + 1;
       }
-    }
-    else if (w != "-wo" && w != "-munge" && w != "-absolute" && w != "-no-del" && w != "-no-lock" &&
-             w != "-no-overwrite") {
+    } else if (w != "-wo" && w != "-munge" && w != "-absolute" && w != "-no-del" &&
+               w != "-no-lock" && w != "-no-overwrite") {
       cmd->unknown.push_back(w);
     }
   }
   return !cmd->dir.empty() || !cmd->config.empty();
+}
+
+// "read-only", "write-only" or "read-write" (per module with -config), then ", snapshots".
+std::string RrsyncModeName(const RrsyncCommand& cmd) {
+  std::string mode = cmd.read_only    ? "read-only"
+                     : cmd.write_only ? "write-only"
+                                      : (cmd.config.empty() ? "read-write" : "as each module says");
+  if (cmd.snapshots) mode += ", snapshots";
+  return mode;
 }
 
 std::string FindInPath(const std::string& name) {
@@ -327,6 +338,8 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
         "rrsync key (" + label +
             ") lacks restrict: the client can forward ports and the agent, and get a pty");
   }
+  Add(findings, AuditStatus::kPass, "key.mode", subject,
+      "rrsync key (" + label + ") mode: " + RrsyncModeName(cmd));
 
   std::string binary = cmd.binary;
   if (binary.find('/') == std::string::npos) {
@@ -376,7 +389,8 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
         } else if (!IsDirectory(module->path)) {
           all_there = false;
           Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,
-              "module " + Display(name) + ": path \"" + Display(module->path) + "\" does not exist");
+              "module " + Display(name) + ": path \"" + Display(module->path) +
+                  "\" does not exist");
         } else if (!ModuleIsReadOnly(module->flags, config.defaults, cmd.write_only) &&
                    !cmd.read_only) {
           state->writable_dirs.push_back({module->path, subject});

@@ -186,6 +186,7 @@ bool BuildAuthorizedLine(const AuthorizeSpec& spec, const PublicKey& key, std::s
   std::string command = ShellQuote(spec.rrsync_path);
   if (spec.read_only) command += " -ro";
   if (spec.write_only) command += " -wo";
+  if (spec.snapshots) command += " -snapshots";
   if (spec.munge) command += " -munge";
   if (spec.no_delete) command += " -no-del";
   if (spec.no_overwrite) command += " -no-overwrite";

@@ -18,8 +18,9 @@ struct AuthorizeSpec {
   bool no_delete = false;
   bool no_overwrite = false;
   bool munge = false;
-  std::string from;     // from="..." pattern list; empty leaves it out
-  std::string comment;  // replaces the key's own comment when not empty
+  bool snapshots = false;  // -snapshots: each push lands in a new snapshot (issue 13)
+  std::string from;        // from="..." pattern list; empty leaves it out
+  std::string comment;     // replaces the key's own comment when not empty
 };
 
 // Refuses flags that contradict each other (-ro with -wo; -ro with -no-overwrite, which only
@@ -38,9 +39,9 @@ struct AuthorizeRequest {
   std::string key_file;       // an existing .pub file, or
   std::string generate_file;  // where to create a new ed25519 key pair (FILE and FILE.pub)
   bool dry_run = false;
-  AuthorizeSpec spec;  // rrsync_path, flags, from and comment; dir is filled in
-  std::string sshd = "/usr/sbin/sshd";       // asked (sshd -T -C) which files it reads for the user
-  std::string sshd_config;                   // passed as `sshd -T -f FILE` when not empty
+  AuthorizeSpec spec;                   // rrsync_path, flags, from and comment; dir is filled in
+  std::string sshd = "/usr/sbin/sshd";  // asked (sshd -T -C) which files it reads for the user
+  std::string sshd_config;              // passed as `sshd -T -f FILE` when not empty
   std::string pam_sshd = "/etc/pam.d/sshd";  // sshd's PAM stack; empty: none
 };
 

@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -260,9 +260,9 @@ bool RemoveTree(int parent_fd, const std::string& name, const std::string& shown
     }
     if (unlinkat(fd.get(), entry.c_str(), 0) != 0) {
       const int e = errno;
-      *err = "Failed to remove \"" + child + "\": " + Errno(e) +
-             (e == EPERM ? " (immutable or append-only? see lsattr; prune clears no attribute)"
-                         : "");
+      *err =
+          "Failed to remove \"" + child + "\": " + Errno(e) +
+          (e == EPERM ? " (immutable or append-only? see lsattr; prune clears no attribute)" : "");
       return false;
     }
   }
@@ -299,11 +299,10 @@ bool ListSnapshotsAt(const UniqueFd& dir_fd, const std::string& dir, bool sizes,
     if (sizes) MeasureTree(dir_fd.get(), dir, &tree);
     listing->snapshots.push_back(std::move(tree));
   }
-  if (!listing->latest.empty() &&
-      std::none_of(listing->snapshots.begin(), listing->snapshots.end(),
-                   [](const SnapshotTree& t) { return t.latest; })) {
-    *err = "\"" + dir + "/" + std::string(kLatestSnapshotLink) + "\" points to " +
-           listing->latest + ", which is not a snapshot directory in DIR";
+  if (!listing->latest.empty() && std::none_of(listing->snapshots.begin(), listing->snapshots.end(),
+                                               [](const SnapshotTree& t) { return t.latest; })) {
+    *err = "\"" + dir + "/" + std::string(kLatestSnapshotLink) + "\" points to " + listing->latest +
+           ", which is not a snapshot directory in DIR";
     return false;
   }
   for (const std::string& name : names) {
@@ -323,8 +322,7 @@ bool ListSnapshotsAt(const UniqueFd& dir_fd, const std::string& dir, bool sizes,
 
 }  // namespace
 
-bool ListSnapshots(const std::string& dir, bool sizes, SnapshotListing* listing,
-                   std::string* err) {
+bool ListSnapshots(const std::string& dir, bool sizes, SnapshotListing* listing, std::string* err) {
   UniqueFd dir_fd = OpenSnapshotDir(dir, err);
   return dir_fd.valid() && ListSnapshotsAt(dir_fd, dir, sizes, listing, err);
 }
@@ -344,8 +342,9 @@ std::string FormatSnapshotsText(const SnapshotListing& listing) {
     for (const std::string& note : t.notes) out += "  note: " + note + "\n";
   }
   for (const SnapshotTree& t : listing.incomplete) {
-    const char* what = StartsWith(t.name, kPruningPrefix) ? "incomplete (a prune that stopped)"
-                                                          : "incomplete (a push that did not finish)";
+    const char* what = StartsWith(t.name, kPruningPrefix)
+                           ? "incomplete (a prune that stopped)"
+                           : "incomplete (a push that did not finish)";
     out += t.name + "  " + HumanSize(t.bytes) + ", " + HumanSize(t.unique_bytes) + " only here, " +
            std::to_string(t.files) + " files: " + what + "\n";
     for (const std::string& note : t.notes) out += "  note: " + note + "\n";
@@ -356,19 +355,18 @@ std::string FormatSnapshotsText(const SnapshotListing& listing) {
 
 std::string FormatSnapshotsJson(const SnapshotListing& listing) {
   auto tree_json = [](const SnapshotTree& t) {
-    nlohmann::json j = {{"name", t.name},        {"complete", t.complete},
-                        {"latest", t.latest},    {"bytes", t.bytes},
-                        {"unique_bytes", t.unique_bytes}, {"files", t.files},
+    nlohmann::json j = {{"name", t.name},   {"complete", t.complete},         {"latest", t.latest},
+                        {"bytes", t.bytes}, {"unique_bytes", t.unique_bytes}, {"files", t.files},
                         {"notes", t.notes}};
     if (t.complete) {
       j["time"] = t.name.substr(0, 13) + ":" + t.name.substr(13, 2) + ":" + t.name.substr(15);
     }
     return j;
   };
-  nlohmann::json out = {{"latest", listing.latest.empty() ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(listing.latest)},
-                        {"snapshots", nlohmann::json::array()},
-                        {"incomplete", nlohmann::json::array()}};
+  nlohmann::json out = {
+      {"latest", listing.latest.empty() ? nlohmann::json(nullptr) : nlohmann::json(listing.latest)},
+      {"snapshots", nlohmann::json::array()},
+      {"incomplete", nlohmann::json::array()}};
   for (const SnapshotTree& t : listing.snapshots) out["snapshots"].push_back(tree_json(t));
   for (const SnapshotTree& t : listing.incomplete) out["incomplete"].push_back(tree_json(t));
   return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -378,8 +376,9 @@ bool Prune(const PruneRequest& request, PruneOutcome* outcome, std::string* err)
   *outcome = PruneOutcome();
   outcome->failure = PruneFailure::kFailed;
   if (!request.policy.KeepsAny()) {
-    *err = "prune needs at least one --keep-last, --keep-daily, --keep-weekly or --keep-monthly "
-           "above 0";
+    *err =
+        "prune needs at least one --keep-last, --keep-daily, --keep-weekly or --keep-monthly "
+        "above 0";
     return false;
   }
   // rrsync holds this lock for a whole push: under it no snapshot is being written and `latest`

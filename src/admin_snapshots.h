@@ -18,12 +18,12 @@ inline constexpr char kPruningPrefix[] = ".rrsync-pruning-";
 
 // One tree below DIR: a snapshot, or the leftover of a push or a prune that did not finish.
 struct SnapshotTree {
-  std::string name;             // as it is in DIR (leftovers escaped for printing)
-  bool complete = true;         // a snapshot name; false for .rrsync-incoming-* / -pruning-*
-  bool latest = false;          // `latest` points to it
-  uint64_t bytes = 0;           // apparent size of its files and symlinks, each inode once
-  uint64_t unique_bytes = 0;    // of those, the inodes with no link outside this tree
-  uint64_t files = 0;           // inodes other than directories, each once
+  std::string name;                // as it is in DIR (leftovers escaped for printing)
+  bool complete = true;            // a snapshot name; false for .rrsync-incoming-* / -pruning-*
+  bool latest = false;             // `latest` points to it
+  uint64_t bytes = 0;              // apparent size of its files and symlinks, each inode once
+  uint64_t unique_bytes = 0;       // of those, the inodes with no link outside this tree
+  uint64_t files = 0;              // inodes other than directories, each once
   std::vector<std::string> notes;  // what the count left out (mount points, unreadable parts)
 };
 
@@ -55,7 +55,7 @@ enum class PruneFailure { kNone, kBusy, kFailed };
 
 // What prune decided and did.
 struct PruneOutcome {
-  std::vector<RetentionVerdict> verdicts;  // oldest first
+  std::vector<RetentionVerdict> verdicts;      // oldest first
   std::vector<std::string> removed;            // snapshots removed, oldest first
   std::vector<std::string> leftovers_removed;  // trees earlier prunes left half-removed
   PruneFailure failure = PruneFailure::kNone;

@@ -143,6 +143,9 @@ int main(int argc, char** argv) {
                       "refuse rsync's --delete* and --remove* options (rrsync -no-del)");
   authorize->add_flag("--no-overwrite", auth.request.spec.no_overwrite,
                       "never overwrite existing files (rrsync -no-overwrite)");
+  authorize->add_flag("--snapshots", auth.request.spec.snapshots,
+                      "snapshot mode: each push lands in a new DIR/YYYY-MM-DDTHHMMSSZ, earlier "
+                      "ones stay unchanged (rrsync -snapshots; prune with rrsync-admin prune)");
   authorize->add_flag("--munge", auth.request.spec.munge,
                       "munge symlinks on the server (rrsync -munge)");
   CLI::Option* key = authorize->add_option("--key", auth.request.key_file,
@@ -251,7 +254,8 @@ int main(int argc, char** argv) {
       ->add_option("--keep-monthly", prune_request.policy.monthly,
                    "keep the newest snapshot of each of the N newest months that have one")
       ->check(CLI::NonNegativeNumber);
-  prune->add_flag("--dry-run", prune_request.dry_run, "print what would be removed, change nothing");
+  prune->add_flag("--dry-run", prune_request.dry_run,
+                  "print what would be removed, change nothing");
 
   try {
     app.parse(argc, argv);

@@ -400,8 +400,34 @@ TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
   EXPECT_EQ(r.err, "rrsync-admin error: authorize needs --key FILE.pub or --generate FILE\n");
 }
 
+TEST_F(AuthorizeTest, SnapshotsWritesTheFlagAndKeepsItOnARerun) {
+  const std::vector<std::string> argv = {RRSYNC_ADMIN_BINARY,
+                                         "authorize",
+                                         "--user",
+                                         user_->name(),
+                                         "--dir",
+                                         data_,
+                                         "--wo",
+                                         "--snapshots",
+                                         "--key",
+                                         key_file_,
+                                         "--rrsync",
+                                         RRSYNC_BINARY,
+                                         "--sshd-config",
+                                         sshd_config()};
+  ProcessResult r = RunCommand(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), Line("-wo -snapshots"));
+  EXPECT_EQ(ReadFile(KeysPath()), Line("-wo -snapshots") + "\n");
+  r = RunCommand(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nthe line is already in " + KeysPath() + "\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(ReadFile(KeysPath()), Line("-wo -snapshots") + "\n");
+}
+
 TEST(AdminCommandLine, EverySubcommandHasHelp) {
-  for (const char* sub : {"authorize", "audit", "probe", "ssh-config"}) {
+  for (const char* sub : {"authorize", "audit", "probe", "ssh-config", "snapshots", "prune"}) {
     ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub << ": " << r.err;
     EXPECT_NE(r.out.find(std::string("rrsync-admin ") + sub), std::string::npos) << r.out;
@@ -409,7 +435,7 @@ TEST(AdminCommandLine, EverySubcommandHasHelp) {
   }
   ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* sub : {"authorize", "audit", "probe", "ssh-config"}) {
+  for (const char* sub : {"authorize", "audit", "probe", "ssh-config", "snapshots", "prune"}) {
     EXPECT_NE(r.out.find(sub), std::string::npos) << r.out;
   }
   r = RunCommand({RRSYNC_ADMIN_BINARY});

@@ -69,23 +69,21 @@ TEST(Retention, TwoYearsDailyWeeklyMonthly) {
   policy.monthly = 24;
   const auto verdicts = DecideRetention(names, policy, "2021-11-30T140000Z");
   ASSERT_EQ(verdicts.size(), names.size());
-  EXPECT_EQ(Kept(verdicts),
-            (std::set<std::string>{
-                // daily: the newest of each of the 7 newest days (two on the 30th and 28th)
-                "2021-11-30T140000Z", "2021-11-29T020000Z", "2021-11-28T230000Z",
-                "2021-11-27T020000Z", "2021-11-26T020000Z", "2021-11-25T020000Z",
-                "2021-11-24T020000Z",
-                // weekly: W48 (the 30th), W47 (the 28th, above), W46 and W45 end on Sundays
-                "2021-11-21T020000Z", "2021-11-14T020000Z",
-                // monthly: the last day of each month, the leap day for February 2020
-                "2021-10-31T020000Z", "2021-09-30T020000Z", "2021-08-31T020000Z",
-                "2021-07-31T020000Z", "2021-06-30T020000Z", "2021-05-31T020000Z",
-                "2021-04-30T020000Z", "2021-03-31T020000Z", "2021-02-28T020000Z",
-                "2021-01-31T020000Z", "2020-12-31T020000Z", "2020-11-30T020000Z",
-                "2020-10-31T020000Z", "2020-09-30T020000Z", "2020-08-31T020000Z",
-                "2020-07-31T020000Z", "2020-06-30T020000Z", "2020-05-31T020000Z",
-                "2020-04-30T020000Z", "2020-03-31T020000Z", "2020-02-29T020000Z",
-                "2020-01-31T020000Z", "2019-12-31T020000Z"}));
+  EXPECT_EQ(
+      Kept(verdicts),
+      (std::set<std::string>{
+          // daily: the newest of each of the 7 newest days (two on the 30th and 28th)
+          "2021-11-30T140000Z", "2021-11-29T020000Z", "2021-11-28T230000Z", "2021-11-27T020000Z",
+          "2021-11-26T020000Z", "2021-11-25T020000Z", "2021-11-24T020000Z",
+          // weekly: W48 (the 30th), W47 (the 28th, above), W46 and W45 end on Sundays
+          "2021-11-21T020000Z", "2021-11-14T020000Z",
+          // monthly: the last day of each month, the leap day for February 2020
+          "2021-10-31T020000Z", "2021-09-30T020000Z", "2021-08-31T020000Z", "2021-07-31T020000Z",
+          "2021-06-30T020000Z", "2021-05-31T020000Z", "2021-04-30T020000Z", "2021-03-31T020000Z",
+          "2021-02-28T020000Z", "2021-01-31T020000Z", "2020-12-31T020000Z", "2020-11-30T020000Z",
+          "2020-10-31T020000Z", "2020-09-30T020000Z", "2020-08-31T020000Z", "2020-07-31T020000Z",
+          "2020-06-30T020000Z", "2020-05-31T020000Z", "2020-04-30T020000Z", "2020-03-31T020000Z",
+          "2020-02-29T020000Z", "2020-01-31T020000Z", "2019-12-31T020000Z"}));
   const RetentionVerdict* newest = Find(verdicts, "2021-11-30T140000Z");
   ASSERT_NE(newest, nullptr);
   EXPECT_EQ(newest->reasons, (std::vector<std::string>{"latest", "daily 2021-11-30",
@@ -129,19 +127,19 @@ TEST(Retention, WeeklyAcrossIsoWeek53) {
 }
 
 TEST(Retention, MonthEndsAndSeveralPerDay) {
-  const std::vector<std::string> names = {
-      "2024-01-31T235959Z", "2024-02-01T000000Z", "2024-02-29T000000Z",
-      "2024-02-29T235959Z", "2024-03-01T000000Z", "2024-03-01T000001Z"};
+  const std::vector<std::string> names = {"2024-01-31T235959Z", "2024-02-01T000000Z",
+                                          "2024-02-29T000000Z", "2024-02-29T235959Z",
+                                          "2024-03-01T000000Z", "2024-03-01T000001Z"};
   RetentionPolicy policy;
   policy.daily = 3;
-  EXPECT_EQ(Kept(DecideRetention(names, policy, "")),
-            (std::set<std::string>{"2024-03-01T000001Z", "2024-02-29T235959Z",
-                                   "2024-02-01T000000Z"}));
+  EXPECT_EQ(
+      Kept(DecideRetention(names, policy, "")),
+      (std::set<std::string>{"2024-03-01T000001Z", "2024-02-29T235959Z", "2024-02-01T000000Z"}));
   policy = RetentionPolicy();
   policy.monthly = 3;
-  EXPECT_EQ(Kept(DecideRetention(names, policy, "")),
-            (std::set<std::string>{"2024-03-01T000001Z", "2024-02-29T235959Z",
-                                   "2024-01-31T235959Z"}));
+  EXPECT_EQ(
+      Kept(DecideRetention(names, policy, "")),
+      (std::set<std::string>{"2024-03-01T000001Z", "2024-02-29T235959Z", "2024-01-31T235959Z"}));
 }
 
 TEST(Retention, KeepLastCountsSnapshotsNotDays) {
@@ -151,10 +149,8 @@ TEST(Retention, KeepLastCountsSnapshotsNotDays) {
   policy.last = 2;
   const auto verdicts = DecideRetention(names, policy, "");
   EXPECT_EQ(Kept(verdicts), (std::set<std::string>{"2026-12-01T020000Z", "2026-12-01T030000Z"}));
-  EXPECT_EQ(Find(verdicts, "2026-12-01T030000Z")->reasons,
-            (std::vector<std::string>{"last 1"}));
-  EXPECT_EQ(Find(verdicts, "2026-12-01T020000Z")->reasons,
-            (std::vector<std::string>{"last 2"}));
+  EXPECT_EQ(Find(verdicts, "2026-12-01T030000Z")->reasons, (std::vector<std::string>{"last 1"}));
+  EXPECT_EQ(Find(verdicts, "2026-12-01T020000Z")->reasons, (std::vector<std::string>{"last 2"}));
 }
 
 TEST(Retention, GapsDoNotCount) {
@@ -163,9 +159,9 @@ TEST(Retention, GapsDoNotCount) {
                                           "2026-10-03T020000Z", "2026-11-15T020000Z"};
   RetentionPolicy policy;
   policy.daily = 3;
-  EXPECT_EQ(Kept(DecideRetention(names, policy, "")),
-            (std::set<std::string>{"2026-10-02T020000Z", "2026-10-03T020000Z",
-                                   "2026-11-15T020000Z"}));
+  EXPECT_EQ(
+      Kept(DecideRetention(names, policy, "")),
+      (std::set<std::string>{"2026-10-02T020000Z", "2026-10-03T020000Z", "2026-11-15T020000Z"}));
 }
 
 TEST(Retention, LatestIsAlwaysKept) {
@@ -175,13 +171,15 @@ TEST(Retention, LatestIsAlwaysKept) {
   policy.last = 1;
   const auto verdicts = DecideRetention(names, policy, "2026-11-03T020000Z");
   EXPECT_EQ(Kept(verdicts), (std::set<std::string>{"2026-11-03T020000Z", "2026-11-30T020000Z"}));
-  EXPECT_EQ(Find(verdicts, "2026-11-03T020000Z")->reasons,
-            (std::vector<std::string>{"latest"}));
+  EXPECT_EQ(Find(verdicts, "2026-11-03T020000Z")->reasons, (std::vector<std::string>{"latest"}));
 }
 
 TEST(Retention, IgnoresOtherNamesAndDuplicates) {
-  const std::vector<std::string> names = {"latest", ".rrsync-incoming-x", "2026-12-01T020000Z",
-                                          "2026-12-01T020000Z", "2026-13-01T020000Z",
+  const std::vector<std::string> names = {"latest",
+                                          ".rrsync-incoming-x",
+                                          "2026-12-01T020000Z",
+                                          "2026-12-01T020000Z",
+                                          "2026-13-01T020000Z",
                                           "2026-12-01T020000Z.old"};
   RetentionPolicy policy;
   policy.last = 5;

@@ -58,15 +58,13 @@ class SnapshotsTest : public ::testing::Test {
   // and every file's content.
   std::string TreeState() {
     ProcessResult r = Shell("cd '" + scratch_.path() +
-                                        "' && find . -printf '%p %y %m %n %s %T@ %l\\n' | sort && "
-                                        "find . -type f -exec sha256sum {} + | sort");
+                            "' && find . -printf '%p %y %m %n %s %T@ %l\\n' | sort && "
+                            "find . -type f -exec sha256sum {} + | sort");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }
 
-  std::string Entries() {
-    return Shell("cd '" + dir_ + "' && ls -A | tr '\\n' ' '").out;
-  }
+  std::string Entries() { return Shell("cd '" + dir_ + "' && ls -A | tr '\\n' ' '").out; }
 
   ScratchDir scratch_;
   std::string dir_;
@@ -154,8 +152,7 @@ TEST_F(SnapshotsTest, DryRunChangesNothing) {
 }
 
 TEST_F(SnapshotsTest, PruneRemovesExactlyTheOthers) {
-  ProcessResult r =
-      RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_, "--keep-daily", "2"});
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_, "--keep-daily", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "remove 2026-11-28T020000Z  (no rule keeps it)\n"
@@ -177,8 +174,7 @@ TEST_F(SnapshotsTest, PruneRemovesExactlyTheOthers) {
 TEST_F(SnapshotsTest, PruneNeverRemovesLatest) {
   ASSERT_EQ(unlink((dir_ + "/latest").c_str()), 0);
   ASSERT_EQ(symlink("./2026-11-28T020000Z/", (dir_ + "/latest").c_str()), 0);
-  ProcessResult r =
-      RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_, "--keep-last", "1"});
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_, "--keep-last", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Entries(),
             ".rrsync-incoming-20261202T020000Z 2026-11-28T020000Z 2026-12-01T020000Z latest ");
@@ -200,8 +196,7 @@ TEST_F(SnapshotsTest, PruneSaysBusyWhileAPushHoldsTheLock) {
   UniqueFd lock;
   ASSERT_EQ(LockDirectory(dir_, &lock), LockResult::kLocked);
   const std::string before = TreeState();
-  ProcessResult r =
-      RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_, "--keep-last", "1"});
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_, "--keep-last", "1"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "rrsync-admin error: \"" + dir_ +
@@ -226,8 +221,7 @@ TEST_F(SnapshotsTest, PruneStopsAtAFileItCannotRemove) {
     ~Unset() { ioctl(fd, FS_IOC_SETFLAGS, &flags); }
   } unset{fd.get(), flags};
 
-  ProcessResult r =
-      RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_, "--keep-last", "2"});
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_, "--keep-last", "2"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "rrsync-admin error: Failed to remove \"" + dir_ +
                        "/.rrsync-pruning-2026-11-29T020000Z/sub/stuck\": Operation not permitted "
@@ -253,23 +247,24 @@ TEST_F(SnapshotsTest, PruneStopsAtAFileItCannotRemove) {
 // lives in a private mount namespace of the test's own (unshare -m), never on the host.
 TEST_F(SnapshotsTest, PruneNeverCrossesAMountPoint) {
   const std::string mount_point = dir_ + "/2026-11-28T020000Z/sub";
-  ProcessResult r = Shell("unshare -m sh -c 'mount -t tmpfs rrsync-test \"" + mount_point +
-                          "\" && echo inside > \"" + mount_point + "/mounted\" && \"" +
-                          RRSYNC_ADMIN_BINARY + "\" prune \"" + dir_ +
-                          "\" --keep-last 3; echo \"status=$?\"; cat \"" +
-                          dir_ + "/.rrsync-pruning-2026-11-28T020000Z/sub/mounted\"' 2>&1");
+  ProcessResult r =
+      Shell("unshare -m sh -c 'mount -t tmpfs rrsync-test \"" + mount_point +
+            "\" && echo inside > \"" + mount_point + "/mounted\" && \"" + RRSYNC_ADMIN_BINARY +
+            "\" prune \"" + dir_ + "\" --keep-last 3; echo \"status=$?\"; cat \"" + dir_ +
+            "/.rrsync-pruning-2026-11-28T020000Z/sub/mounted\"' 2>&1");
   if (r.out.find("status=") == std::string::npos)
     GTEST_SKIP() << "no private mount namespace here: " << r.out;
-  EXPECT_EQ(r.out, "remove 2026-11-28T020000Z  (no rule keeps it)\n"
-                   "keep   2026-11-29T020000Z  (last 3)\n"
-                   "keep   2026-11-30T020000Z  (last 2)\n"
-                   "keep   2026-12-01T020000Z  (latest, last 1)\n"
-                   "kept 3, removed 0 of 1 snapshot(s)\n"
-                   "rrsync-admin error: refusing to remove \"" +
-                       dir_ +
-                       "/.rrsync-pruning-2026-11-28T020000Z/sub\": it is a mount point\n"
-                       "status=1\n"
-                       "inside\n");
+  EXPECT_EQ(r.out,
+            "remove 2026-11-28T020000Z  (no rule keeps it)\n"
+            "keep   2026-11-29T020000Z  (last 3)\n"
+            "keep   2026-11-30T020000Z  (last 2)\n"
+            "keep   2026-12-01T020000Z  (latest, last 1)\n"
+            "kept 3, removed 0 of 1 snapshot(s)\n"
+            "rrsync-admin error: refusing to remove \"" +
+                dir_ +
+                "/.rrsync-pruning-2026-11-28T020000Z/sub\": it is a mount point\n"
+                "status=1\n"
+                "inside\n");
 }
 
 }  // namespace
