@@ -484,8 +484,8 @@ struct KeyLine {
 };
 
 void AuditUser(const AuditOptions& options, const SshdSettings& server, const PasswdEntry& user,
-               bool named, std::vector<AuditFinding>* findings,
-               std::set<std::string>* rsync_paths) {
+               bool named, std::vector<AuditFinding>* findings, std::set<std::string>* rsync_paths,
+               std::vector<AccountKeyLine>* listed = nullptr) {
   UserAudit state;
   std::vector<AuditFinding> user_findings;
   // sshd as this account's login sees it: Match blocks apply. Another evaluation for each
@@ -550,7 +550,18 @@ void AuditUser(const AuditOptions& options, const SshdSettings& server, const Pa
       std::string where = Display(shown) + " line " + std::to_string(line_no);
       AuthorizedKey key;
       std::string parse_err;
-      if (!ParseAuthorizedKeyLine(line, &key, &parse_err)) {
+      const bool parsed = ParseAuthorizedKeyLine(line, &key, &parse_err);
+      if (listed != nullptr) {
+        AccountKeyLine entry;
+        entry.file = file;
+        entry.line = line_no;
+        entry.where = where;
+        entry.parsed = parsed;
+        entry.parse_error = parse_err;
+        entry.key = key;
+        listed->push_back(std::move(entry));
+      }
+      if (!parsed) {
         Add(&user_findings, AuditStatus::kWarn, "key.unparsable", user.name + ": " + where,
             "line not understood (" + parse_err + "): check it by hand");
         continue;
@@ -947,6 +958,57 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
           "rsync lacks" + missing + " (rsync 3.5.0 or later has them): rrsync runs it without");
     }
   }
+  return true;
+}
+
+bool ListAccountKeys(const AuditOptions& options, const std::string& user,
+                     std::vector<AccountKeyLine>* lines, std::vector<AuditFinding>* account,
+                     std::string* err) {
+  lines->clear();
+  account->clear();
+  SshdSettings sshd;
+  if (!EvaluateSshd(options.sshd, options.sshd_config, nullptr, &sshd, err)) return false;
+  std::string passwd_text;
+  int error = 0;
+  if (!ReadSmallFile(options.passwd, &passwd_text, &error)) {
+    *err = "Failed to read \"" + options.passwd + "\": " + strerror(error);
+    return false;
+  }
+  const std::vector<PasswdEntry> entries = ParsePasswd(passwd_text);
+  auto it = std::find_if(entries.begin(), entries.end(),
+                         [&](const PasswdEntry& e) { return e.name == user; });
+  if (it == entries.end()) {
+    *err = "no such user \"" + user + "\" in " + options.passwd;
+    return false;
+  }
+  std::vector<AuditFinding> findings;
+  std::set<std::string> rsync_paths;
+  AuditUser(options, sshd, *it, true, &findings, &rsync_paths, lines);
+  for (AccountKeyLine& line : *lines) {
+    const std::string subject = user + ": " + line.where;
+    for (const AuditFinding& f : findings)
+      if (f.subject == subject && f.status != AuditStatus::kPass) line.problems.push_back(f);
+    if (!line.parsed) continue;
+    const KeyOption* command = line.key.Find("command");
+    if (command == nullptr) {
+      line.mode = "shell";
+      continue;
+    }
+    std::vector<std::string> words;
+    std::string split_err;
+    RrsyncCommand cmd;
+    if (!SplitShellWords(command->value, &words, &split_err) || words.empty() ||
+        Basename(words[0]).find("rrsync") == std::string::npos ||
+        !ParseRrsyncCommand(words, &cmd)) {
+      line.mode = "other";
+      line.dir = Display(command->value);
+      continue;
+    }
+    line.mode = RrsyncModeName(cmd);
+    line.dir = cmd.config.empty() ? Display(cmd.dir) : "-config=" + Display(cmd.config);
+  }
+  for (const AuditFinding& f : findings)
+    if (f.subject == user && f.status != AuditStatus::kPass) account->push_back(f);
   return true;
 }
 

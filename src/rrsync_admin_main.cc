@@ -9,6 +9,7 @@
 
 #include "admin_audit.h"
 #include "admin_authorize.h"
+#include "admin_keys.h"
 #include "admin_probe.h"
 #include "admin_snapshots.h"
 #include "admin_ssh_config.h"
@@ -257,6 +258,41 @@ int main(int argc, char** argv) {
   prune->add_flag("--dry-run", prune_request.dry_run,
                   "print what would be removed, change nothing");
 
+  AuditOptions keys_options;
+  std::string keys_user;
+  bool keys_json = false;
+  CLI::App* keys = app.add_subcommand(
+      "keys",
+      "List each key sshd accepts for USER, from every AuthorizedKeysFile it reads (Match blocks "
+      "applied): fingerprint, comment, options, mode, DIR, and audit's problems with the line.");
+  keys->add_option("--user", keys_user, "the account")->required();
+  keys->add_flag("--json", keys_json, "print the listing as JSON");
+  keys->add_option("--sshd-config", keys_options.sshd_config,
+                   "ask sshd about this sshd_config instead of the default (sshd -T -f FILE)");
+  keys->add_option("--sshd", keys_options.sshd, "the sshd binary")->capture_default_str();
+  keys->add_option("--passwd", keys_options.passwd, "read accounts from this passwd file")
+      ->capture_default_str();
+
+  RevokeRequest revoke_request;
+  CLI::App* revoke = app.add_subcommand(
+      "revoke",
+      "Remove a key from every authorized keys file sshd reads for USER (each rewritten "
+      "atomically, mode and owner kept); says which files and lines. Refuses when none holds it.");
+  revoke->add_option("--user", revoke_request.user, "the account")->required();
+  CLI::Option* revoke_fp =
+      revoke->add_option("--fingerprint", revoke_request.fingerprint,
+                         "the key's SHA256:... fingerprint (rrsync-admin keys)");
+  CLI::Option* revoke_key =
+      revoke->add_option("--key", revoke_request.key_file, "a .pub file holding the key");
+  revoke_fp->excludes(revoke_key);
+  revoke->add_flag("--dry-run", revoke_request.dry_run,
+                   "print what would be removed, change nothing");
+  revoke->add_option("--sshd-config", revoke_request.audit.sshd_config,
+                     "ask sshd about this sshd_config instead of the default (sshd -T -f FILE)");
+  revoke->add_option("--sshd", revoke_request.audit.sshd, "the sshd binary")->capture_default_str();
+  revoke->add_option("--passwd", revoke_request.audit.passwd, "read accounts from this passwd file")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -307,6 +343,30 @@ int main(int argc, char** argv) {
           << "rrsync-admin probe: " << DescribeProbe(probe_host, result) << "\n";
     }
     return static_cast<int>(result.verdict);
+  }
+  if (*keys) {
+    std::vector<AccountKeyLine> lines;
+    std::vector<AuditFinding> account;
+    std::string err;
+    if (!ListAccountKeys(keys_options, keys_user, &lines, &account, &err)) return Error(err);
+    std::cout << (keys_json ? FormatKeysJson(keys_user, lines, account)
+                            : FormatKeysText(keys_user, lines, account));
+    return kExitOk;
+  }
+  if (*revoke) {
+    if (revoke_request.fingerprint.empty() && revoke_request.key_file.empty()) {
+      std::cerr << "rrsync-admin error: revoke needs --fingerprint F or --key FILE.pub\n";
+      return kExitUsage;
+    }
+    std::vector<RevokedLine> removed;
+    std::string err;
+    if (!Revoke(revoke_request, &removed, &err)) return Error(err);
+    for (const RevokedLine& r : removed) {
+      std::cout << (revoke_request.dry_run ? "would remove " : "removed ") << r.file << " line "
+                << r.line << ": " << r.fingerprint << (r.comment.empty() ? "" : " ") << r.comment
+                << "\n";
+    }
+    return kExitOk;
   }
   if (*snapshots) {
     SnapshotListing listing;
