@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <ctime>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,8 @@
 #include "admin_authorize.h"
 #include "admin_keys.h"
 #include "admin_probe.h"
+#include "admin_process.h"
+#include "admin_sessions.h"
 #include "admin_snapshots.h"
 #include "admin_ssh_config.h"
 
@@ -293,6 +298,25 @@ int main(int argc, char** argv) {
   revoke->add_option("--passwd", revoke_request.audit.passwd, "read accounts from this passwd file")
       ->capture_default_str();
 
+  std::string sessions_log, sessions_since;
+  size_t sessions_last = 50;
+  bool sessions_json = false;
+  CLI::App* sessions = app.add_subcommand(
+      "sessions",
+      "Recent sessions from rrsync's log: start, user, client, mode, outcome (ok, failed, refused, "
+      "unfinished), duration and what was asked, each start paired with its finished line.");
+  sessions->add_option(
+      "--log", sessions_log,
+      "the log to read: a -log=FILE file, the config's log file (text or JSON), or "
+      "a syslog file (default: /var/log/auth.log, else journalctl -t rrsync)");
+  sessions->add_option("--since", sessions_since,
+                       "only sessions that started at or after this: YYYY-MM-DD[ HH:MM[:SS]], or "
+                       "N followed by m, h or d (minutes, hours, days ago)");
+  sessions->add_option("--last", sessions_last, "print at most the N most recent")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  sessions->add_flag("--json", sessions_json, "print the sessions as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -366,6 +390,41 @@ int main(int argc, char** argv) {
                 << r.line << ": " << r.fingerprint << (r.comment.empty() ? "" : " ") << r.comment
                 << "\n";
     }
+    return kExitOk;
+  }
+  if (*sessions) {
+    std::string since;
+    if (!sessions_since.empty() && !ParseSince(sessions_since, time(nullptr), &since)) {
+      std::cerr << "rrsync-admin error: --since \"" << sessions_since
+                << "\" is neither YYYY-MM-DD[ HH:MM[:SS]] nor N followed by m, h or d\n";
+      return kExitUsage;
+    }
+    std::string text;
+    std::string log = sessions_log;
+    if (log.empty() && access("/var/log/auth.log", R_OK) == 0) log = "/var/log/auth.log";
+    if (!log.empty()) {
+      std::ifstream in(log, std::ios::binary);
+      if (!in) return Error("Failed to open \"" + log + "\"");
+      std::ostringstream buffer;
+      buffer << in.rdbuf();
+      text = buffer.str();
+    } else {
+      ProcessResult run;
+      std::string err;
+      if (!RunProcess({"journalctl", "-t", "rrsync", "-o", "short-iso", "-n", "800", "--no-pager"},
+                      60, &run, &err))
+        return Error("no /var/log/auth.log and " + err + ": give --log FILE");
+      text = run.out;
+    }
+    std::time_t now = time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    std::vector<SessionRecord> records = ParseSessionLog(text, local.tm_year + 1900);
+    std::vector<SessionRecord> shown;
+    for (SessionRecord& r : records)
+      if (since.empty() || r.start >= since) shown.push_back(std::move(r));
+    if (shown.size() > sessions_last) shown.erase(shown.begin(), shown.end() - sessions_last);
+    std::cout << (sessions_json ? FormatSessionsJson(shown) : FormatSessionsText(shown));
     return kExitOk;
   }
   if (*snapshots) {

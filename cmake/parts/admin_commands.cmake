@@ -6,9 +6,11 @@ if(TARGET rrsync_admin)
     ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_key_blob.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_keys.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_retention.cc
+    ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_sessions.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_snapshots.cc)
   target_sources(rrsync_admin_tests PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_keys_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_retention_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_sessions_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_snapshots_test.cc)
 endif()
