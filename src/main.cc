@@ -14,8 +14,8 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit_log.h"
@@ -120,6 +120,12 @@ bool HasServerOption(const Request& request, char short_name, std::string_view l
 }
 
 int Run(int argc, char** argv) {
+  // The admin's own question, on rrsync's command line only (a key line never needs it): what a
+  // client sends arrives in SSH_ORIGINAL_COMMAND and is never taken for it.
+  if (argc == 2 && std::string_view(argv[1]) == "--version") {
+    std::printf("rrsync %s\n", RRSYNC_VERSION);
+    return kExitOk;
+  }
   // Only these variables are read: anything else could come from the client (AcceptEnv).
   const char* command_env = getenv("SSH_ORIGINAL_COMMAND");
   const std::string host = ClientHost(getenv("SSH_CONNECTION"));
@@ -338,9 +344,9 @@ int Run(int argc, char** argv) {
 
   // Logs the session as it starts, with the sandbox actually in force.
   auto log_accepted = [&](const SandboxReport& report) {
-    const std::string sandbox_state =
-        report.enforced ? "landlock-abi" + std::to_string(report.abi)
-                        : std::string(report.mount_view ? "namespaces" : "off");
+    const std::string sandbox_state = report.enforced
+                                          ? "landlock-abi" + std::to_string(report.abi)
+                                          : std::string(report.mount_view ? "namespaces" : "off");
     std::string details;
     if (!report.rights.empty()) details += " rights=" + report.rights;
     if (!report.warning.empty()) details += " warning=" + report.warning;

@@ -12,5 +12,6 @@ if(TARGET rrsync_admin)
     ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_keys_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_retention_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_sessions_test.cc
-    ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_snapshots_test.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_snapshots_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/../../tests/admin_version_test.cc)
 endif()
