@@ -14,8 +14,8 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <string>
 #include <string_view>
+#include <string>
 #include <vector>
 
 #include "audit_log.h"
@@ -344,9 +344,9 @@ int Run(int argc, char** argv) {
 
   // Logs the session as it starts, with the sandbox actually in force.
   auto log_accepted = [&](const SandboxReport& report) {
-    const std::string sandbox_state = report.enforced
-                                          ? "landlock-abi" + std::to_string(report.abi)
-                                          : std::string(report.mount_view ? "namespaces" : "off");
+    const std::string sandbox_state =
+        report.enforced ? "landlock-abi" + std::to_string(report.abi)
+                        : std::string(report.mount_view ? "namespaces" : "off");
     std::string details;
     if (!report.rights.empty()) details += " rights=" + report.rights;
     if (!report.warning.empty()) details += " warning=" + report.warning;
