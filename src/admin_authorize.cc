@@ -11,8 +11,10 @@
 #include <random>
 
 #include "admin_audit.h"
+#include "admin_diff.h"
 #include "admin_login_files.h"
 #include "admin_process.h"
+#include "escape.h"
 
 namespace rrsync {
 
@@ -146,7 +148,66 @@ std::string RandomSuffix() {
   return s;
 }
 
+// The first line of `text` that holds `key` and parses.
+bool FindKeyLine(std::string_view text, const PublicKey& key, AuthorizedKey* found) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string ignored;
+    if (!IsBlankOrComment(line) && ParseAuthorizedKeyLine(line, found, &ignored) &&
+        found->key.type == key.type && found->key.blob == key.blob)
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::vector<std::string> LooseningOf(const AuthorizedKey& before, const AuthorizedKey& after) {
+  std::vector<std::string> out;
+  for (const char* name : {"from", "expiry-time", "permitopen", "permitlisten"}) {
+    const KeyOption* old_value = before.Find(name);
+    if (old_value == nullptr) continue;
+    const KeyOption* new_value = after.Find(name);
+    if (new_value == nullptr) {
+      out.push_back(std::string("drops ") + name + "=\"" + EscapeUntrusted(old_value->value, 200) +
+                    "\"");
+    } else if (new_value->value != old_value->value) {
+      out.push_back(std::string("changes ") + name + "=\"" +
+                    EscapeUntrusted(old_value->value, 200) + "\" to \"" +
+                    EscapeUntrusted(new_value->value, 200) + "\"");
+    }
+  }
+  if (before.Find("restrict") != nullptr && after.Find("restrict") == nullptr)
+    out.push_back("drops restrict");
+  const KeyOption* old_command = before.Find("command");
+  const KeyOption* new_command = after.Find("command");
+  if (old_command == nullptr) return out;
+  std::vector<std::string> old_words, new_words;
+  std::string ignored;
+  if (new_command == nullptr || !SplitShellWords(old_command->value, &old_words, &ignored) ||
+      !SplitShellWords(new_command->value, &new_words, &ignored) || old_words.empty() ||
+      new_words.empty()) {
+    if (new_command == nullptr || new_command->value != old_command->value)
+      out.push_back("replaces command=\"" + EscapeUntrusted(old_command->value, 300) + "\"");
+    return out;
+  }
+  // rrsync's flags, then its DIR last (or none with -config).
+  for (size_t i = 1; i < old_words.size(); ++i) {
+    const std::string& w = old_words[i];
+    if (w.empty() || w[0] != '-') continue;
+    if (std::find(new_words.begin() + 1, new_words.end(), w) == new_words.end())
+      out.push_back("drops " + EscapeUntrusted(w, 200));
+  }
+  const std::string& old_last = old_words.back();
+  const std::string& new_last = new_words.back();
+  if (!old_last.empty() && old_last[0] != '-' && old_words.size() > 1 && old_last != new_last)
+    out.push_back("changes DIR " + EscapeUntrusted(old_last, 300) + " to " +
+                  EscapeUntrusted(new_last, 300));
+  return out;
+}
 
 bool CheckAuthorizeSpec(const AuthorizeSpec& spec, std::string* err) {
   if (spec.read_only && spec.write_only) {
@@ -416,8 +477,13 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   MergeResult merged = MergeAuthorizedKey(existing, key, outcome->line);
   outcome->action = merged.action;
   outcome->removed_duplicates = merged.removed_duplicates;
+  AuthorizedKey old_line;
+  if (FindKeyLine(existing, key, &old_line)) outcome->loosened = LooseningOf(old_line, built);
   if (merged.text == existing && !outcome->created_file) return true;
-  if (request.dry_run) return true;
+  if (request.dry_run) {
+    outcome->diff = UnifiedDiff(outcome->authorized_keys, existing, merged.text);
+    return true;
+  }
 
   // Write a sibling and rename it over the file: sshd never sees a half-written file, and a
   // crash leaves the old one in place.

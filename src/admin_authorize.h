@@ -4,6 +4,7 @@
 #define RRSYNC_ADMIN_AUTHORIZE_H_
 
 #include <string>
+#include <vector>
 
 #include "admin_authorized_keys.h"
 
@@ -57,7 +58,15 @@ struct AuthorizeOutcome {
   bool created_ssh_dir = false;
   bool created_file = false;
   bool wrote = false;  // the file changed on disk
+  std::string diff;    // with dry_run: the change to authorized_keys, unified-style
+  // What the new line drops that the old line for the same key had: from=, expiry-time=, an
+  // rrsync flag (-ro, -wo, -snapshots, -no-del, ...), another DIR. Said aloud, never silent.
+  std::vector<std::string> loosened;
 };
+
+// What `after` drops or widens of `before`, two lines for the same key (see
+// AuthorizeOutcome::loosened), e.g. "drops from=\"10.0.0.0/8\"", "drops -ro".
+std::vector<std::string> LooseningOf(const AuthorizedKey& before, const AuthorizedKey& after);
 
 // Checks the request (user exists, DIR exists, rrsync path is trusted, key valid per
 // `ssh-keygen -l`), then installs the line as described in admin_authorized_keys.h: ~/.ssh

@@ -87,6 +87,12 @@ int RunAuthorize(AuthorizeArgs& args) {
       verb = "the line is already in";
       break;
   }
+  if (!outcome.loosened.empty()) {
+    std::string what;
+    for (const std::string& l : outcome.loosened) what += (what.empty() ? "" : ", ") + l;
+    std::cerr << "rrsync-admin warning: the new line loosens the one it replaces for this key: "
+              << what << "\n";
+  }
   std::cout << "\n" << verb << " " << outcome.authorized_keys;
   if (outcome.removed_duplicates > 0) {
     std::cout << (dry ? " (would remove " : " (removed ") << outcome.removed_duplicates
@@ -94,6 +100,7 @@ int RunAuthorize(AuthorizeArgs& args) {
   }
   std::cout << "\n";
   if (!outcome.fingerprint.empty()) std::cout << "key: " << outcome.fingerprint << "\n";
+  if (!outcome.diff.empty()) std::cout << "\n" << outcome.diff;
   if (outcome.generated) {
     std::cout << "generated a new ed25519 key without passphrase: " << args.request.generate_file
               << " (private) and " << args.request.generate_file << ".pub\n"

@@ -426,6 +426,62 @@ TEST_F(AuthorizeTest, SnapshotsWritesTheFlagAndKeepsItOnARerun) {
   EXPECT_EQ(ReadFile(KeysPath()), Line("-wo -snapshots") + "\n");
 }
 
+TEST_F(AuthorizeTest, DryRunPrintsADiffAndWarnsWhenARerunLoosens) {
+  ASSERT_EQ(mkdir((home_ + "/.ssh").c_str(), 0700), 0);
+  const std::string old_line = "restrict,command=\"" + std::string(RRSYNC_BINARY) +
+                               " -ro -snapshots " + data_ + "\",from=\"10.0.0.0/8\" " + kAlice;
+  const std::string existing = "# keys\n" + old_line + "\n" + kBob + "\n";
+  WriteFile(KeysPath(), existing, 0600);
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir",
+                                data_, "--key", key_file_, "--rrsync", RRSYNC_BINARY,
+                                "--sshd-config", sshd_config(), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "rrsync-admin warning: the new line loosens the one it replaces for this key: drops "
+            "from=\"10.0.0.0/8\", drops -ro, drops -snapshots\n");
+  EXPECT_NE(r.out.find("\n--- " + KeysPath() + "\n+++ " + KeysPath() +
+                       " (after)\n@@ -2,1 +2,1 @@\n-" + old_line + "\n+" + Line("") + "\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(ReadFile(KeysPath()), existing);
+
+  // The same line again: nothing loosens, nothing to show.
+  WriteFile(KeysPath(), Line("") + "\n", 0600);
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_,
+                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config(),
+                  "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out.find("--- "), std::string::npos) << r.out;
+
+  // A new key: the diff appends it.
+  WriteFile(KeysPath(), std::string(kBob) + "\n", 0600);
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_, "--ro",
+                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config(),
+                  "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("@@ -1,0 +2,1 @@\n+" + Line("-ro") + "\n"), std::string::npos) << r.out;
+}
+
+TEST(AuthorizeLoosening, EachDroppedRestriction) {
+  AuthorizedKey before, after;
+  std::string err;
+  ASSERT_TRUE(
+      ParseAuthorizedKeyLine("restrict,command=\"/usr/bin/rrsync -wo -no-del /a\","
+                             "from=\"192.0.2.1\",expiry-time=\"20270101\" " +
+                                 std::string(kAlice),
+                             &before, &err))
+      << err;
+  ASSERT_TRUE(ParseAuthorizedKeyLine(
+      "command=\"/usr/bin/rrsync /b\",from=\"192.0.2.*\" " + std::string(kAlice), &after, &err))
+      << err;
+  EXPECT_EQ(LooseningOf(before, after),
+            (std::vector<std::string>{"changes from=\"192.0.2.1\" to \"192.0.2.*\"",
+                                      "drops expiry-time=\"20270101\"", "drops restrict",
+                                      "drops -wo", "drops -no-del", "changes DIR /a to /b"}));
+  EXPECT_EQ(LooseningOf(before, before), std::vector<std::string>{});
+}
+
 TEST(AdminCommandLine, EverySubcommandHasHelp) {
   for (const char* sub : {"authorize", "audit", "probe", "ssh-config", "snapshots", "prune"}) {
     ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, sub, "--help"});

@@ -3,6 +3,7 @@
 # file: the parts are included in sorted order).
 if(TARGET rrsync_admin)
   target_sources(rrsync_admin PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_diff.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_key_blob.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_keys.cc
     ${CMAKE_CURRENT_LIST_DIR}/../../src/admin_retention.cc
