@@ -1,5 +1,6 @@
 #include "admin_authorize.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -209,6 +210,49 @@ std::vector<std::string> LooseningOf(const AuthorizedKey& before, const Authoriz
   return out;
 }
 
+bool CheckFromPatterns(const std::string& from, std::string* err) {
+  for (size_t start = 0; start <= from.size();) {
+    size_t comma = from.find(',', start);
+    if (comma == std::string::npos) comma = from.size();
+    const std::string pattern = from.substr(start, comma - start);
+    start = comma + 1;
+    auto refuse = [&](const std::string& why) {
+      *err = "--from \"" + EscapeUntrusted(pattern, 200) + "\": " + why;
+      return false;
+    };
+    std::string body = pattern;
+    if (!body.empty() && body[0] == '!') body.erase(0, 1);
+    if (body.empty()) return refuse("an empty pattern (sshd would refuse the whole line)");
+    for (char c : body) {
+      if (!(isalnum(static_cast<unsigned char>(c)) ||
+            std::string_view(".:*?/_-%").find(c) != std::string_view::npos))
+        return refuse("patterns hold letters, digits and . : * ? / _ - % only");
+    }
+    unsigned char buf[sizeof(struct in6_addr)];
+    const size_t slash = body.find('/');
+    if (slash != std::string::npos) {
+      const std::string addr = body.substr(0, slash), bits = body.substr(slash + 1);
+      const bool v4 = inet_pton(AF_INET, addr.c_str(), buf) == 1;
+      const bool v6 = !v4 && inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+      if (!v4 && !v6) return refuse(addr + " is not an IPv4 or IPv6 address (before /PREFIX)");
+      const int max = v4 ? 32 : 128;
+      if (bits.empty() || bits.size() > 3 ||
+          bits.find_first_not_of("0123456789") != std::string::npos || std::stoi(bits) > max)
+        return refuse("/" + bits + " is not a prefix length for " + (v4 ? "IPv4" : "IPv6") +
+                      " (0-" + std::to_string(max) + ")");
+      continue;
+    }
+    const bool wildcard = body.find_first_of("*?") != std::string::npos;
+    if (!wildcard && body.find_first_not_of("0123456789.") == std::string::npos &&
+        inet_pton(AF_INET, body.c_str(), buf) != 1)
+      return refuse(body + " is not an IPv4 address");
+    if (!wildcard && body.find(':') != std::string::npos &&
+        inet_pton(AF_INET6, body.c_str(), buf) != 1)
+      return refuse(body + " is not an IPv6 address");
+  }
+  return true;
+}
+
 bool CheckAuthorizeSpec(const AuthorizeSpec& spec, std::string* err) {
   if (spec.read_only && spec.write_only) {
     *err = "--ro and --wo contradict each other";
@@ -227,13 +271,7 @@ bool CheckAuthorizeSpec(const AuthorizeSpec& spec, std::string* err) {
     *err = "DIR must not hold quotes, backslashes or control characters";
     return false;
   }
-  for (char c : spec.from) {
-    if (!(isalnum(static_cast<unsigned char>(c)) ||
-          std::string_view(".:*?!/_,-%").find(c) != std::string_view::npos)) {
-      *err = "--from must be a comma-separated list of host or address patterns";
-      return false;
-    }
-  }
+  if (!spec.from.empty() && !CheckFromPatterns(spec.from, err)) return false;
   if (!IsPrintable(spec.comment)) {
     *err = "--comment must not hold control characters";
     return false;

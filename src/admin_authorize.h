@@ -24,6 +24,12 @@ struct AuthorizeSpec {
   std::string comment;     // replaces the key's own comment when not empty
 };
 
+// Checks a from= pattern list as sshd reads it: comma-separated, each pattern optionally
+// negated with `!`; an address with a /prefix must be a valid IPv4 or IPv6 network (prefix 0-32
+// or 0-128); something that looks like an address (only digits and dots, or a colon, without a
+// wildcard) must be one; anything else is a host name pattern with * and ?.
+bool CheckFromPatterns(const std::string& from, std::string* err);
+
 // Refuses flags that contradict each other (-ro with -wo; -ro with -no-overwrite, which only
 // governs uploads that -ro forbids) and values that cannot be written safely into the line.
 bool CheckAuthorizeSpec(const AuthorizeSpec& spec, std::string* err);

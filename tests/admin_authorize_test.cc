@@ -482,6 +482,50 @@ TEST(AuthorizeLoosening, EachDroppedRestriction) {
   EXPECT_EQ(LooseningOf(before, before), std::vector<std::string>{});
 }
 
+TEST(AuthorizeFrom, ValidatedLikeSshd) {
+  std::string err;
+  for (const char* good :
+       {"192.0.2.7", "192.0.2.0/24", "0.0.0.0/0", "!192.0.2.9,192.0.2.0/24", "2001:db8::1",
+        "2001:db8::/32", "::/0", "*.example.org", "backup?.example.org", "192.168.1.*",
+        "host-1.example.org,10.0.0.0/8", "fe80::*"}) {
+    EXPECT_TRUE(CheckFromPatterns(good, &err)) << good << ": " << err;
+  }
+  struct Bad {
+    const char* from;
+    const char* message;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {"300.1.1.1/99",
+            "--from \"300.1.1.1/99\": 300.1.1.1 is not an IPv4 or IPv6 address "
+            "(before /PREFIX)"},
+           {"10.0.0.0/33", "--from \"10.0.0.0/33\": /33 is not a prefix length for IPv4 (0-32)"},
+           {"10.0.0.0/", "--from \"10.0.0.0/\": / is not a prefix length for IPv4 (0-32)"},
+           {"10.0.0.0/-1", "--from \"10.0.0.0/-1\": /-1 is not a prefix length for IPv4 (0-32)"},
+           {"2001:db8::/129",
+            "--from \"2001:db8::/129\": /129 is not a prefix length for IPv6 (0-128)"},
+           {"300.1.1.1", "--from \"300.1.1.1\": 300.1.1.1 is not an IPv4 address"},
+           {"1.2.3", "--from \"1.2.3\": 1.2.3 is not an IPv4 address"},
+           {"2001:db8:::1", "--from \"2001:db8:::1\": 2001:db8:::1 is not an IPv6 address"},
+           {"a,,b", "--from \"\": an empty pattern (sshd would refuse the whole line)"},
+           {"!", "--from \"!\": an empty pattern (sshd would refuse the whole line)"},
+           {"a b", "--from \"a b\": patterns hold letters, digits and . : * ? / _ - % only"},
+           {"x\"y", "--from \"x\"y\": patterns hold letters, digits and . : * ? / _ - % only"}}) {
+    EXPECT_FALSE(CheckFromPatterns(bad.from, &err)) << bad.from;
+    EXPECT_EQ(err, bad.message);
+  }
+}
+
+TEST_F(AuthorizeTest, RefusesAnInvalidFrom) {
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir",
+                                data_, "--key", key_file_, "--rrsync", RRSYNC_BINARY,
+                                "--sshd-config", sshd_config(), "--from", "300.1.1.1/99"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "rrsync-admin error: --from \"300.1.1.1/99\": 300.1.1.1 is not an IPv4 or IPv6 "
+            "address (before /PREFIX)\n");
+  EXPECT_EQ(access((home_ + "/.ssh").c_str(), F_OK), -1);
+}
+
 TEST(AdminCommandLine, EverySubcommandHasHelp) {
   for (const char* sub : {"authorize", "audit", "probe", "ssh-config", "snapshots", "prune"}) {
     ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, sub, "--help"});
