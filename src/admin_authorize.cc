@@ -4,15 +4,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <shadow.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <random>
 
 #include "admin_audit.h"
 #include "admin_diff.h"
+#include "admin_key_blob.h"
 #include "admin_login_files.h"
 #include "admin_process.h"
 #include "escape.h"
@@ -318,6 +321,34 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   const std::string home = pw->pw_dir;
   const PasswdEntry account{request.user, uid, gid, home, pw->pw_shell};
 
+  // sshd runs the forced command as `SHELL -c COMMAND`: a shell that refuses commands, or one
+  // sshd cannot execute (it then refuses the login), makes the key useless.
+  const std::string shell = account.shell.empty() ? "/bin/sh" : account.shell;
+  const std::string shell_name = shell.substr(shell.rfind('/') + 1);
+  if (shell_name == "nologin" || shell_name == "false") {
+    *err = request.user + "'s login shell " + shell +
+           " refuses to run commands, so sshd cannot start rrsync: give the account /bin/sh "
+           "(usermod -s /bin/sh " +
+           request.user + ")";
+    return false;
+  }
+  if (access(shell.c_str(), X_OK) != 0) {
+    *err = request.user + "'s login shell " + shell +
+           " is missing or not executable: sshd refuses every login to the account";
+    return false;
+  }
+  // The shadow entry: sshd without PAM refuses a locked account ("!..."), and both sshd and
+  // pam_unix refuse an expired one (shadow(5): days since the epoch).
+  bool locked = false;
+  if (struct spwd* sp = getspnam(request.user.c_str())) {
+    locked = sp->sp_pwdp != nullptr && sp->sp_pwdp[0] == '!';
+    if (sp->sp_expire > 0 && sp->sp_expire <= static_cast<long>(time(nullptr) / 86400)) {
+      *err = "the account " + request.user +
+             " has expired (shadow expiry date): sshd refuses every login to it";
+      return false;
+    }
+  }
+
   AuthorizeSpec spec = request.spec;
   spec.dir = request.dir;
   if (!spec.dir.empty() && spec.dir[0] != '/') spec.dir = home + "/" + spec.dir;
@@ -360,6 +391,13 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
     if (forced != "none") {
       *err = "sshd's ForceCommand \"" + forced + "\" applies to " + request.user + from +
              ": it would replace the key's command=";
+      return false;
+    }
+    if (locked && sshd.Get("usepam", "no") == "no") {
+      *err = "the account " + request.user +
+             " is locked (its password starts with '!') and sshd has UsePAM no: sshd refuses "
+             "every login to it, keys too (usermod -p '*' " +
+             request.user + " allows key logins without a password)";
       return false;
     }
     const std::vector<std::string> files = AuthorizedKeysFiles(sshd, account);
@@ -409,6 +447,7 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   if (key.blob.empty() && !ReadPublicKey(key_file, &key, &outcome->fingerprint, err)) {
     return false;
   }
+  if (key.blob != "<new-key>" && !CheckKeyStrength(key, err)) return false;
   outcome->key_type = key.type;
   if (!BuildAuthorizedLine(spec, key, &outcome->line, err)) return false;
 

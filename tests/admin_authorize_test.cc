@@ -526,6 +526,77 @@ TEST_F(AuthorizeTest, RefusesAnInvalidFrom) {
   EXPECT_EQ(access((home_ + "/.ssh").c_str(), F_OK), -1);
 }
 
+TEST_F(AuthorizeTest, RefusesWeakKeys) {
+  for (const char* bits : {"1024", "2047"}) {
+    const std::string file = scratch_.path() + "/rsa" + bits;
+    ASSERT_EQ(
+        RunCommand({"ssh-keygen", "-q", "-t", "rsa", "-b", bits, "-N", "", "-f", file}).exit_code,
+        0);
+    AuthorizeRequest request = Request();
+    request.key_file = file + ".pub";
+    AuthorizeOutcome outcome;
+    std::string err;
+    EXPECT_FALSE(Authorize(request, &outcome, &err));
+    EXPECT_EQ(err, std::string("RSA keys under 2048 bits are refused (this one has ") + bits +
+                       "): make an ed25519 key");
+  }
+  const std::string rsa = scratch_.path() + "/rsa2048";
+  ASSERT_EQ(
+      RunCommand({"ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", rsa}).exit_code,
+      0);
+  AuthorizeRequest request = Request();
+  request.key_file = rsa + ".pub";
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_TRUE(Authorize(request, &outcome, &err)) << err;
+  // A DSA key (written by hand: newer ssh-keygen no longer makes them).
+  const std::string dsa = scratch_.path() + "/dsa.pub";
+  WriteFile(
+      dsa,
+      "ssh-dss AAAAB3NzaC1kc3MAAACBAP1/U4EddRIpUt9KnC7s5Of2EbdSPO9EAMMeP4C2USZpRV1AIlH7WT2NWPq/"
+      "xfW6MPbLm1Vs14E7gB00b/JmYLdrmVClpJ+f6AR7ECLCT7up1/63xhv4O1fnxqimFQ8E+4P208UewwI1VBNaFpEy9n"
+      "Xzrith1yrv8iIDGZ3RSAHHAAAAFQCXYFCPFSMLzLKSuYKi64QL8Fgc9QAAAIEA9+GghdabPd7LvKtcNrhXuXmUr7v6"
+      "OuqC+VdMCz0HgmdRWVeOutRZT+ZxBxCBgLRJFnEj6EwoFhO3zwkyjMim4TwWeotUfI0o4KOuHiuzpnWRbqN/C/ohNW"
+      "Lx+2J6ASQ7zKTxvqhRkImog9/hWuWfBpKLZl6Ae1UlZAFMO/7PSSoAAACBAPXNqWl0BgpsGPmjhwKj7Ts8UrU5pTLW"
+      "g0TNbmEsw+9J8bzn/Nk3CQGZcMjzXTJxF1/nIM/VnOtwe4RRu0RvVmXbpOEywmyixtdzyi45Fe+q5ET81iXHwZ/i4+"
+      "aUtbJ64AZWQ/ajwpkvRGy/vE/E5w/wHIOqWy3pD4H6KjeYWHtM old@dsa\n");
+  request.key_file = dsa;
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "DSA keys are refused (1024 bits, disabled in OpenSSH): make an ed25519 key");
+}
+
+TEST_F(AuthorizeTest, RefusesAShellThatRefusesCommands) {
+  for (const char* shell : {"/usr/sbin/nologin", "/bin/false"}) {
+    TestUser locked_out(home_, shell);
+    ASSERT_TRUE(locked_out.ok()) << locked_out.error();
+    AuthorizeRequest request = Request();
+    request.user = locked_out.name();
+    AuthorizeOutcome outcome;
+    std::string err;
+    EXPECT_FALSE(Authorize(request, &outcome, &err));
+    EXPECT_EQ(err, locked_out.name() + "'s login shell " + shell +
+                       " refuses to run commands, so sshd cannot start rrsync: give the account "
+                       "/bin/sh (usermod -s /bin/sh " +
+                       locked_out.name() + ")");
+  }
+}
+
+// sshd without PAM refuses a locked account (auth.c allowed_user: a password starting with
+// "!"); with UsePAM yes it leaves accounts to PAM, whose pam_unix lets a key in.
+TEST_F(AuthorizeTest, ALockedAccountIsRefusedWhereSshdRefusesIt) {
+  ASSERT_EQ(RunCommand({"usermod", "-L", user_->name()}).exit_code, 0);
+  Sshd("UsePAM no\n");
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(Request(), &outcome, &err));
+  EXPECT_EQ(err, "the account " + user_->name() +
+                     " is locked (its password starts with '!') and sshd has UsePAM no: sshd "
+                     "refuses every login to it, keys too (usermod -p '*' " +
+                     user_->name() + " allows key logins without a password)");
+  Sshd("UsePAM yes\n");
+  EXPECT_TRUE(Authorize(Request(), &outcome, &err)) << err;
+}
+
 TEST(AdminCommandLine, EverySubcommandHasHelp) {
   for (const char* sub : {"authorize", "audit", "probe", "ssh-config", "snapshots", "prune"}) {
     ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, sub, "--help"});
