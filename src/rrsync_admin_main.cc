@@ -121,7 +121,11 @@ int RunAuthorize(AuthorizeArgs& args) {
   }
   std::cout << "\nOn the client, add to ~/.ssh/config:\n\n"
             << stanza << "\nthen check that rrsync holds the login before the first backup:\n\n"
-            << "    rrsync-admin probe " << config.alias << "\n";
+            << "    rrsync-admin probe --expect-mode "
+            << (args.request.spec.read_only    ? "read-only"
+                : args.request.spec.write_only ? "write-only"
+                                               : "read-write")
+            << " " << config.alias << "\n";
   return kExitOk;
 }
 

@@ -382,7 +382,10 @@ TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
                        "    IdentitiesOnly yes\n"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("    rrsync-admin probe backup\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("    ControlMaster no\n    ControlPath none\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("    rrsync-admin probe --expect-mode read-only backup\n"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(ReadFile(KeysPath()), Line("-ro") + "\n");
 
   r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_, "--ro",
@@ -629,7 +632,9 @@ TEST(AdminCommandLine, SshConfigPrintsTheStanza) {
             "    IdentitiesOnly yes\n"
             "    ForwardAgent no\n"
             "    ForwardX11 no\n"
-            "    BatchMode yes\n");
+            "    BatchMode yes\n"
+            "    ControlMaster no\n"
+            "    ControlPath none\n");
 }
 
 }  // namespace
