@@ -600,6 +600,51 @@ TEST_F(AuthorizeTest, ALockedAccountIsRefusedWhereSshdRefusesIt) {
   EXPECT_TRUE(Authorize(Request(), &outcome, &err)) << err;
 }
 
+// Each byte that would break the forced command's quoting (single quotes in the shell, double
+// quotes around command="...") or its line is refused in DIR and in the rrsync path.
+TEST(AuthorizeSpecCheck, RefusesBytesThatBreakTheQuoting) {
+  PublicKey key;
+  std::string err;
+  ASSERT_TRUE(ParsePublicKeyText(kAlice, &key, &err)) << err;
+  for (const char* bad : {"'", "\"", "\\", "\n", "\r", "\x01", "\x7f"}) {
+    AuthorizeSpec spec;
+    spec.rrsync_path = "/usr/bin/rrsync";
+    spec.dir = std::string("/srv/a") + bad + "b";
+    std::string line;
+    EXPECT_FALSE(BuildAuthorizedLine(spec, key, &line, &err)) << line;
+    EXPECT_EQ(err, "DIR must not hold quotes, backslashes or control characters");
+    spec.dir = "/srv/data";
+    spec.rrsync_path = std::string("/usr/bin/rr") + bad + "sync";
+    EXPECT_FALSE(BuildAuthorizedLine(spec, key, &line, &err)) << line;
+    EXPECT_EQ(err,
+              "the rrsync path must be absolute, without quotes, backslashes or control "
+              "characters");
+  }
+  // What single quotes do hold safely stays one word: blanks, $, backquotes, ;.
+  AuthorizeSpec spec;
+  spec.rrsync_path = "/usr/bin/rrsync";
+  spec.dir = "/srv/a b/$(touch x)`id`;x";
+  std::string line;
+  ASSERT_TRUE(BuildAuthorizedLine(spec, key, &line, &err)) << err;
+  AuthorizedKey parsed;
+  ASSERT_TRUE(ParseAuthorizedKeyLine(line, &parsed, &err)) << err;
+  const KeyOption* command = parsed.Find("command");
+  ASSERT_NE(command, nullptr);
+  EXPECT_EQ(command->value, "/usr/bin/rrsync '/srv/a b/$(touch x)`id`;x'");
+}
+
+TEST_F(AuthorizeTest, RefusesAQuoteInDir) {
+  const std::string quoted = scratch_.path() + "/it's";
+  ASSERT_EQ(mkdir(quoted.c_str(), 0755), 0);
+  ProcessResult r =
+      RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", quoted,
+                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "rrsync-admin error: DIR must not hold quotes, backslashes or control characters\n");
+  EXPECT_EQ(access((home_ + "/.ssh").c_str(), F_OK), -1);
+}
+
 TEST(AdminCommandLine, EverySubcommandHasHelp) {
   for (const char* sub : {"authorize", "audit", "probe", "ssh-config", "snapshots", "prune"}) {
     ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, sub, "--help"});

@@ -32,6 +32,13 @@ const RetentionVerdict* Find(const std::vector<RetentionVerdict>& verdicts,
   return nullptr;
 }
 
+// The reasons that keep `name`, or {"<not in the verdicts>"}: never a null dereference.
+std::vector<std::string> ReasonsOf(const std::vector<RetentionVerdict>& verdicts,
+                                   const std::string& name) {
+  const RetentionVerdict* v = Find(verdicts, name);
+  return v == nullptr ? std::vector<std::string>{"<not in the verdicts>"} : v->reasons;
+}
+
 TEST(IsoWeek, YearBoundaries) {
   EXPECT_EQ(IsoWeekOf(At("2019-12-30T000000Z")), "2020-W01");  // a Monday in 2019
   EXPECT_EQ(IsoWeekOf(At("2020-12-27T235959Z")), "2020-W52");
@@ -118,7 +125,7 @@ TEST(Retention, WeeklyAcrossIsoWeek53) {
   const auto verdicts = DecideRetention(names, policy, "");
   EXPECT_EQ(Kept(verdicts), (std::set<std::string>{"2020-12-27T020000Z", "2021-01-03T020000Z",
                                                    "2021-01-04T020000Z"}));
-  EXPECT_EQ(Find(verdicts, "2021-01-03T020000Z")->reasons,
+  EXPECT_EQ(ReasonsOf(verdicts, "2021-01-03T020000Z"),
             (std::vector<std::string>{"weekly 2020-W53"}));
   policy = RetentionPolicy();
   policy.monthly = 2;  // months are calendar months: 2020-12-28 is December's newest
@@ -149,8 +156,8 @@ TEST(Retention, KeepLastCountsSnapshotsNotDays) {
   policy.last = 2;
   const auto verdicts = DecideRetention(names, policy, "");
   EXPECT_EQ(Kept(verdicts), (std::set<std::string>{"2026-12-01T020000Z", "2026-12-01T030000Z"}));
-  EXPECT_EQ(Find(verdicts, "2026-12-01T030000Z")->reasons, (std::vector<std::string>{"last 1"}));
-  EXPECT_EQ(Find(verdicts, "2026-12-01T020000Z")->reasons, (std::vector<std::string>{"last 2"}));
+  EXPECT_EQ(ReasonsOf(verdicts, "2026-12-01T030000Z"), (std::vector<std::string>{"last 1"}));
+  EXPECT_EQ(ReasonsOf(verdicts, "2026-12-01T020000Z"), (std::vector<std::string>{"last 2"}));
 }
 
 TEST(Retention, GapsDoNotCount) {
@@ -171,7 +178,7 @@ TEST(Retention, LatestIsAlwaysKept) {
   policy.last = 1;
   const auto verdicts = DecideRetention(names, policy, "2026-11-03T020000Z");
   EXPECT_EQ(Kept(verdicts), (std::set<std::string>{"2026-11-03T020000Z", "2026-11-30T020000Z"}));
-  EXPECT_EQ(Find(verdicts, "2026-11-03T020000Z")->reasons, (std::vector<std::string>{"latest"}));
+  EXPECT_EQ(ReasonsOf(verdicts, "2026-11-03T020000Z"), (std::vector<std::string>{"latest"}));
 }
 
 TEST(Retention, IgnoresOtherNamesAndDuplicates) {
