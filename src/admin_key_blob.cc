@@ -2,8 +2,8 @@
 
 #include <cstdint>
 
+#include "audit_log.h"
 #include "base64.h"
-#include "sha256.h"
 
 namespace rrsync {
 
@@ -41,24 +41,8 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 }  // namespace
 
 std::string KeyFingerprint(const PublicKey& key) {
-  std::string blob;
-  if (!DecodeBase64(key.blob, &blob)) return "";
-  const std::array<uint8_t, 32> digest = Sha256(blob);
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out = "SHA256:";
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (uint8_t byte : digest) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(buffer >> bits) & 0x3f];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 0x3f];
-  return out;
+  // The same digest the session log records for the key sshd accepted (audit_log.h).
+  return Sha256Fingerprint(key.blob);
 }
 
 int KeyBits(const PublicKey& key) {
