@@ -381,6 +381,8 @@ bool Prune(const PruneRequest& request, PruneOutcome* outcome, std::string* err)
         "above 0";
     return false;
   }
+  UniqueFd dir_fd = OpenSnapshotDir(request.dir, err);
+  if (!dir_fd.valid()) return false;
   // rrsync holds this lock for a whole push: under it no snapshot is being written and `latest`
   // does not move. Unsupported is refused here, unlike in rrsync: removing is not undone.
   UniqueFd lock;
@@ -397,8 +399,6 @@ bool Prune(const PruneRequest& request, PruneOutcome* outcome, std::string* err)
         return false;
     }
   }
-  UniqueFd dir_fd = OpenSnapshotDir(request.dir, err);
-  if (!dir_fd.valid()) return false;
   struct stat locked, opened;
   if (lock.valid() && (fstat(lock.get(), &locked) != 0 || fstat(dir_fd.get(), &opened) != 0 ||
                        locked.st_dev != opened.st_dev || locked.st_ino != opened.st_ino)) {

@@ -192,6 +192,18 @@ TEST_F(SnapshotsTest, PruneRefusesWithoutAKeepRule) {
   EXPECT_EQ(TreeState(), before);
 }
 
+TEST_F(SnapshotsTest, AMissingDirIsNamed) {
+  ProcessResult r =
+      RunCommand({RRSYNC_ADMIN_BINARY, "prune", dir_ + "/nowhere", "--keep-last", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "rrsync-admin error: Failed to open \"" + dir_ +
+                       "/nowhere\": No such file or directory\n");
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "snapshots", dir_ + "/nowhere"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "rrsync-admin error: Failed to open \"" + dir_ +
+                       "/nowhere\": No such file or directory\n");
+}
+
 TEST_F(SnapshotsTest, PruneSaysBusyWhileAPushHoldsTheLock) {
   UniqueFd lock;
   ASSERT_EQ(LockDirectory(dir_, &lock), LockResult::kLocked);
