@@ -215,10 +215,11 @@ struct RrsyncCommand {
   std::string dir;
   bool read_only = false;
   bool write_only = false;
+  bool snapshots = false;
   std::string log_file;
   std::string rsync;
   std::string sandbox;
-  std::string config;  // -config=FILE: modules instead of DIR
+  std::string config;                // -config=FILE: modules instead of DIR
   std::vector<std::string> modules;  // from -module=NAME and -modules=A,B
   std::vector<std::string> unknown;
 };
@@ -237,6 +238,8 @@ bool ParseRrsyncCommand(const std::vector<std::string>& words, RrsyncCommand* cm
       cmd->read_only = true;
     else if (w == "-wo")
       cmd->write_only = true;
+    else if (w == "-snapshots")
+      cmd->snapshots = true;
     else if (w.rfind("-log=", 0) == 0)
       cmd->log_file = w.substr(5);
     else if (w.rfind("-rsync=", 0) == 0)
@@ -253,13 +256,21 @@ bool ParseRrsyncCommand(const std::vector<std::string>& words, RrsyncCommand* cm
         cmd->modules.push_back(list.substr(start, comma - start));
         start = comma + 1;
       }
-    }
-    else if (w != "-wo" && w != "-munge" && w != "-absolute" && w != "-no-del" && w != "-no-lock" &&
-             w != "-no-overwrite") {
+    } else if (w != "-wo" && w != "-munge" && w != "-absolute" && w != "-no-del" &&
+               w != "-no-lock" && w != "-no-overwrite") {
       cmd->unknown.push_back(w);
     }
   }
   return !cmd->dir.empty() || !cmd->config.empty();
+}
+
+// "read-only", "write-only" or "read-write" (per module with -config), then ", snapshots".
+std::string RrsyncModeName(const RrsyncCommand& cmd) {
+  std::string mode = cmd.read_only    ? "read-only"
+                     : cmd.write_only ? "write-only"
+                                      : (cmd.config.empty() ? "read-write" : "as each module says");
+  if (cmd.snapshots) mode += ", snapshots";
+  return mode;
 }
 
 std::string FindInPath(const std::string& name) {
@@ -327,6 +338,8 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
         "rrsync key (" + label +
             ") lacks restrict: the client can forward ports and the agent, and get a pty");
   }
+  Add(findings, AuditStatus::kPass, "key.mode", subject,
+      "rrsync key (" + label + ") mode: " + RrsyncModeName(cmd));
 
   std::string binary = cmd.binary;
   if (binary.find('/') == std::string::npos) {
@@ -376,7 +389,8 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
         } else if (!IsDirectory(module->path)) {
           all_there = false;
           Add(findings, AuditStatus::kFail, "key.rrsync_dir", subject,
-              "module " + Display(name) + ": path \"" + Display(module->path) + "\" does not exist");
+              "module " + Display(name) + ": path \"" + Display(module->path) +
+                  "\" does not exist");
         } else if (!ModuleIsReadOnly(module->flags, config.defaults, cmd.write_only) &&
                    !cmd.read_only) {
           state->writable_dirs.push_back({module->path, subject});
@@ -470,8 +484,8 @@ struct KeyLine {
 };
 
 void AuditUser(const AuditOptions& options, const SshdSettings& server, const PasswdEntry& user,
-               bool named, std::vector<AuditFinding>* findings,
-               std::set<std::string>* rsync_paths) {
+               bool named, std::vector<AuditFinding>* findings, std::set<std::string>* rsync_paths,
+               std::vector<AccountKeyLine>* listed = nullptr) {
   UserAudit state;
   std::vector<AuditFinding> user_findings;
   // sshd as this account's login sees it: Match blocks apply. Another evaluation for each
@@ -536,7 +550,18 @@ void AuditUser(const AuditOptions& options, const SshdSettings& server, const Pa
       std::string where = Display(shown) + " line " + std::to_string(line_no);
       AuthorizedKey key;
       std::string parse_err;
-      if (!ParseAuthorizedKeyLine(line, &key, &parse_err)) {
+      const bool parsed = ParseAuthorizedKeyLine(line, &key, &parse_err);
+      if (listed != nullptr) {
+        AccountKeyLine entry;
+        entry.file = file;
+        entry.line = line_no;
+        entry.where = where;
+        entry.parsed = parsed;
+        entry.parse_error = parse_err;
+        entry.key = key;
+        listed->push_back(std::move(entry));
+      }
+      if (!parsed) {
         Add(&user_findings, AuditStatus::kWarn, "key.unparsable", user.name + ": " + where,
             "line not understood (" + parse_err + "): check it by hand");
         continue;
@@ -933,6 +958,57 @@ bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, 
           "rsync lacks" + missing + " (rsync 3.5.0 or later has them): rrsync runs it without");
     }
   }
+  return true;
+}
+
+bool ListAccountKeys(const AuditOptions& options, const std::string& user,
+                     std::vector<AccountKeyLine>* lines, std::vector<AuditFinding>* account,
+                     std::string* err) {
+  lines->clear();
+  account->clear();
+  SshdSettings sshd;
+  if (!EvaluateSshd(options.sshd, options.sshd_config, nullptr, &sshd, err)) return false;
+  std::string passwd_text;
+  int error = 0;
+  if (!ReadSmallFile(options.passwd, &passwd_text, &error)) {
+    *err = "Failed to read \"" + options.passwd + "\": " + strerror(error);
+    return false;
+  }
+  const std::vector<PasswdEntry> entries = ParsePasswd(passwd_text);
+  auto it = std::find_if(entries.begin(), entries.end(),
+                         [&](const PasswdEntry& e) { return e.name == user; });
+  if (it == entries.end()) {
+    *err = "no such user \"" + user + "\" in " + options.passwd;
+    return false;
+  }
+  std::vector<AuditFinding> findings;
+  std::set<std::string> rsync_paths;
+  AuditUser(options, sshd, *it, true, &findings, &rsync_paths, lines);
+  for (AccountKeyLine& line : *lines) {
+    const std::string subject = user + ": " + line.where;
+    for (const AuditFinding& f : findings)
+      if (f.subject == subject && f.status != AuditStatus::kPass) line.problems.push_back(f);
+    if (!line.parsed) continue;
+    const KeyOption* command = line.key.Find("command");
+    if (command == nullptr) {
+      line.mode = "shell";
+      continue;
+    }
+    std::vector<std::string> words;
+    std::string split_err;
+    RrsyncCommand cmd;
+    if (!SplitShellWords(command->value, &words, &split_err) || words.empty() ||
+        Basename(words[0]).find("rrsync") == std::string::npos ||
+        !ParseRrsyncCommand(words, &cmd)) {
+      line.mode = "other";
+      line.dir = Display(command->value);
+      continue;
+    }
+    line.mode = RrsyncModeName(cmd);
+    line.dir = cmd.config.empty() ? Display(cmd.dir) : "-config=" + Display(cmd.config);
+  }
+  for (const AuditFinding& f : findings)
+    if (f.subject == user && f.status != AuditStatus::kPass) account->push_back(f);
   return true;
 }
 

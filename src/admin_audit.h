@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "admin_authorized_keys.h"
+
 namespace rrsync {
 
 enum class AuditStatus { kPass, kWarn, kFail };
@@ -92,6 +94,26 @@ struct AuditOptions {
 // Runs every check. Returns false and fills *err only when the audit itself could not run
 // (sshd -T failed, the passwd file is unreadable, a named user does not exist).
 bool RunAudit(const AuditOptions& options, std::vector<AuditFinding>* findings, std::string* err);
+
+// One line of an authorized keys file sshd reads for an account, as `rrsync-admin keys` lists it.
+struct AccountKeyLine {
+  std::string file;   // the file's absolute path
+  int line = 0;       // 1-based
+  std::string where;  // "~/.ssh/authorized_keys line 3": audit's subject for it, after "USER: "
+  bool parsed = false;
+  std::string parse_error;
+  AuthorizedKey key;
+  std::string mode;  // "read-only", "write-only", "read-write" [", snapshots"]; "shell"; "other"
+  std::string dir;   // rrsync's DIR (or -config FILE), the other forced command, or empty
+  std::vector<AuditFinding> problems;  // audit's WARN and FAIL findings for this line
+};
+
+// Audits `user` as RunAudit does and lists every key line of every file sshd reads for the
+// account (Match blocks applied), in sshd's order, each with audit's findings for it; the
+// findings about the account as a whole go to *account.
+bool ListAccountKeys(const AuditOptions& options, const std::string& user,
+                     std::vector<AccountKeyLine>* lines, std::vector<AuditFinding>* account,
+                     std::string* err);
 
 // "PASS", "WARN" or "FAIL".
 const char* AuditStatusName(AuditStatus status);

@@ -1,18 +1,24 @@
 #include "admin_authorize.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <shadow.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <random>
 
 #include "admin_audit.h"
+#include "admin_diff.h"
+#include "admin_key_blob.h"
 #include "admin_login_files.h"
 #include "admin_process.h"
+#include "escape.h"
 
 namespace rrsync {
 
@@ -146,7 +152,109 @@ std::string RandomSuffix() {
   return s;
 }
 
+// The first line of `text` that holds `key` and parses.
+bool FindKeyLine(std::string_view text, const PublicKey& key, AuthorizedKey* found) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string ignored;
+    if (!IsBlankOrComment(line) && ParseAuthorizedKeyLine(line, found, &ignored) &&
+        found->key.type == key.type && found->key.blob == key.blob)
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::vector<std::string> LooseningOf(const AuthorizedKey& before, const AuthorizedKey& after) {
+  std::vector<std::string> out;
+  for (const char* name : {"from", "expiry-time", "permitopen", "permitlisten"}) {
+    const KeyOption* old_value = before.Find(name);
+    if (old_value == nullptr) continue;
+    const KeyOption* new_value = after.Find(name);
+    if (new_value == nullptr) {
+      out.push_back(std::string("drops ") + name + "=\"" + EscapeUntrusted(old_value->value, 200) +
+                    "\"");
+    } else if (new_value->value != old_value->value) {
+      out.push_back(std::string("changes ") + name + "=\"" +
+                    EscapeUntrusted(old_value->value, 200) + "\" to \"" +
+                    EscapeUntrusted(new_value->value, 200) + "\"");
+    }
+  }
+  if (before.Find("restrict") != nullptr && after.Find("restrict") == nullptr)
+    out.push_back("drops restrict");
+  const KeyOption* old_command = before.Find("command");
+  const KeyOption* new_command = after.Find("command");
+  if (old_command == nullptr) return out;
+  std::vector<std::string> old_words, new_words;
+  std::string ignored;
+  if (new_command == nullptr || !SplitShellWords(old_command->value, &old_words, &ignored) ||
+      !SplitShellWords(new_command->value, &new_words, &ignored) || old_words.empty() ||
+      new_words.empty()) {
+    if (new_command == nullptr || new_command->value != old_command->value)
+      out.push_back("replaces command=\"" + EscapeUntrusted(old_command->value, 300) + "\"");
+    return out;
+  }
+  // rrsync's flags, then its DIR last (or none with -config).
+  for (size_t i = 1; i < old_words.size(); ++i) {
+    const std::string& w = old_words[i];
+    if (w.empty() || w[0] != '-') continue;
+    if (std::find(new_words.begin() + 1, new_words.end(), w) == new_words.end())
+      out.push_back("drops " + EscapeUntrusted(w, 200));
+  }
+  const std::string& old_last = old_words.back();
+  const std::string& new_last = new_words.back();
+  if (!old_last.empty() && old_last[0] != '-' && old_words.size() > 1 && old_last != new_last)
+    out.push_back("changes DIR " + EscapeUntrusted(old_last, 300) + " to " +
+                  EscapeUntrusted(new_last, 300));
+  return out;
+}
+
+bool CheckFromPatterns(const std::string& from, std::string* err) {
+  for (size_t start = 0; start <= from.size();) {
+    size_t comma = from.find(',', start);
+    if (comma == std::string::npos) comma = from.size();
+    const std::string pattern = from.substr(start, comma - start);
+    start = comma + 1;
+    auto refuse = [&](const std::string& why) {
+      *err = "--from \"" + EscapeUntrusted(pattern, 200) + "\": " + why;
+      return false;
+    };
+    std::string body = pattern;
+    if (!body.empty() && body[0] == '!') body.erase(0, 1);
+    if (body.empty()) return refuse("an empty pattern (sshd would refuse the whole line)");
+    for (char c : body) {
+      if (!(isalnum(static_cast<unsigned char>(c)) ||
+            std::string_view(".:*?/_-%").find(c) != std::string_view::npos))
+        return refuse("patterns hold letters, digits and . : * ? / _ - % only");
+    }
+    unsigned char buf[sizeof(struct in6_addr)];
+    const size_t slash = body.find('/');
+    if (slash != std::string::npos) {
+      const std::string addr = body.substr(0, slash), bits = body.substr(slash + 1);
+      const bool v4 = inet_pton(AF_INET, addr.c_str(), buf) == 1;
+      const bool v6 = !v4 && inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+      if (!v4 && !v6) return refuse(addr + " is not an IPv4 or IPv6 address (before /PREFIX)");
+      const int max = v4 ? 32 : 128;
+      if (bits.empty() || bits.size() > 3 ||
+          bits.find_first_not_of("0123456789") != std::string::npos || std::stoi(bits) > max)
+        return refuse("/" + bits + " is not a prefix length for " + (v4 ? "IPv4" : "IPv6") +
+                      " (0-" + std::to_string(max) + ")");
+      continue;
+    }
+    const bool wildcard = body.find_first_of("*?") != std::string::npos;
+    if (!wildcard && body.find_first_not_of("0123456789.") == std::string::npos &&
+        inet_pton(AF_INET, body.c_str(), buf) != 1)
+      return refuse(body + " is not an IPv4 address");
+    if (!wildcard && body.find(':') != std::string::npos &&
+        inet_pton(AF_INET6, body.c_str(), buf) != 1)
+      return refuse(body + " is not an IPv6 address");
+  }
+  return true;
+}
 
 bool CheckAuthorizeSpec(const AuthorizeSpec& spec, std::string* err) {
   if (spec.read_only && spec.write_only) {
@@ -166,13 +274,7 @@ bool CheckAuthorizeSpec(const AuthorizeSpec& spec, std::string* err) {
     *err = "DIR must not hold quotes, backslashes or control characters";
     return false;
   }
-  for (char c : spec.from) {
-    if (!(isalnum(static_cast<unsigned char>(c)) ||
-          std::string_view(".:*?!/_,-%").find(c) != std::string_view::npos)) {
-      *err = "--from must be a comma-separated list of host or address patterns";
-      return false;
-    }
-  }
+  if (!spec.from.empty() && !CheckFromPatterns(spec.from, err)) return false;
   if (!IsPrintable(spec.comment)) {
     *err = "--comment must not hold control characters";
     return false;
@@ -186,6 +288,7 @@ bool BuildAuthorizedLine(const AuthorizeSpec& spec, const PublicKey& key, std::s
   std::string command = ShellQuote(spec.rrsync_path);
   if (spec.read_only) command += " -ro";
   if (spec.write_only) command += " -wo";
+  if (spec.snapshots) command += " -snapshots";
   if (spec.munge) command += " -munge";
   if (spec.no_delete) command += " -no-del";
   if (spec.no_overwrite) command += " -no-overwrite";
@@ -217,6 +320,34 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   const gid_t gid = pw->pw_gid;
   const std::string home = pw->pw_dir;
   const PasswdEntry account{request.user, uid, gid, home, pw->pw_shell};
+
+  // sshd runs the forced command as `SHELL -c COMMAND`: a shell that refuses commands, or one
+  // sshd cannot execute (it then refuses the login), makes the key useless.
+  const std::string shell = account.shell.empty() ? "/bin/sh" : account.shell;
+  const std::string shell_name = shell.substr(shell.rfind('/') + 1);
+  if (shell_name == "nologin" || shell_name == "false") {
+    *err = request.user + "'s login shell " + shell +
+           " refuses to run commands, so sshd cannot start rrsync: give the account /bin/sh "
+           "(usermod -s /bin/sh " +
+           request.user + ")";
+    return false;
+  }
+  if (access(shell.c_str(), X_OK) != 0) {
+    *err = request.user + "'s login shell " + shell +
+           " is missing or not executable: sshd refuses every login to the account";
+    return false;
+  }
+  // The shadow entry: sshd without PAM refuses a locked account ("!..."), and both sshd and
+  // pam_unix refuse an expired one (shadow(5): days since the epoch).
+  bool locked = false;
+  if (struct spwd* sp = getspnam(request.user.c_str())) {
+    locked = sp->sp_pwdp != nullptr && sp->sp_pwdp[0] == '!';
+    if (sp->sp_expire > 0 && sp->sp_expire <= static_cast<long>(time(nullptr) / 86400)) {
+      *err = "the account " + request.user +
+             " has expired (shadow expiry date): sshd refuses every login to it";
+      return false;
+    }
+  }
 
   AuthorizeSpec spec = request.spec;
   spec.dir = request.dir;
@@ -260,6 +391,13 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
     if (forced != "none") {
       *err = "sshd's ForceCommand \"" + forced + "\" applies to " + request.user + from +
              ": it would replace the key's command=";
+      return false;
+    }
+    if (locked && sshd.Get("usepam", "no") == "no") {
+      *err = "the account " + request.user +
+             " is locked (its password starts with '!') and sshd has UsePAM no: sshd refuses "
+             "every login to it, keys too (usermod -p '*' " +
+             request.user + " allows key logins without a password)";
       return false;
     }
     const std::vector<std::string> files = AuthorizedKeysFiles(sshd, account);
@@ -309,6 +447,7 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   if (key.blob.empty() && !ReadPublicKey(key_file, &key, &outcome->fingerprint, err)) {
     return false;
   }
+  if (key.blob != "<new-key>" && !CheckKeyStrength(key, err)) return false;
   outcome->key_type = key.type;
   if (!BuildAuthorizedLine(spec, key, &outcome->line, err)) return false;
 
@@ -415,8 +554,13 @@ bool Authorize(const AuthorizeRequest& request, AuthorizeOutcome* outcome, std::
   MergeResult merged = MergeAuthorizedKey(existing, key, outcome->line);
   outcome->action = merged.action;
   outcome->removed_duplicates = merged.removed_duplicates;
+  AuthorizedKey old_line;
+  if (FindKeyLine(existing, key, &old_line)) outcome->loosened = LooseningOf(old_line, built);
   if (merged.text == existing && !outcome->created_file) return true;
-  if (request.dry_run) return true;
+  if (request.dry_run) {
+    outcome->diff = UnifiedDiff(outcome->authorized_keys, existing, merged.text);
+    return true;
+  }
 
   // Write a sibling and rename it over the file: sshd never sees a half-written file, and a
   // crash leaves the old one in place.

@@ -4,6 +4,7 @@
 #define RRSYNC_ADMIN_AUTHORIZE_H_
 
 #include <string>
+#include <vector>
 
 #include "admin_authorized_keys.h"
 
@@ -18,9 +19,16 @@ struct AuthorizeSpec {
   bool no_delete = false;
   bool no_overwrite = false;
   bool munge = false;
-  std::string from;     // from="..." pattern list; empty leaves it out
-  std::string comment;  // replaces the key's own comment when not empty
+  bool snapshots = false;  // -snapshots: each push lands in a new snapshot (issue 13)
+  std::string from;        // from="..." pattern list; empty leaves it out
+  std::string comment;     // replaces the key's own comment when not empty
 };
+
+// Checks a from= pattern list as sshd reads it: comma-separated, each pattern optionally
+// negated with `!`; an address with a /prefix must be a valid IPv4 or IPv6 network (prefix 0-32
+// or 0-128); something that looks like an address (only digits and dots, or a colon, without a
+// wildcard) must be one; anything else is a host name pattern with * and ?.
+bool CheckFromPatterns(const std::string& from, std::string* err);
 
 // Refuses flags that contradict each other (-ro with -wo; -ro with -no-overwrite, which only
 // governs uploads that -ro forbids) and values that cannot be written safely into the line.
@@ -38,9 +46,9 @@ struct AuthorizeRequest {
   std::string key_file;       // an existing .pub file, or
   std::string generate_file;  // where to create a new ed25519 key pair (FILE and FILE.pub)
   bool dry_run = false;
-  AuthorizeSpec spec;  // rrsync_path, flags, from and comment; dir is filled in
-  std::string sshd = "/usr/sbin/sshd";       // asked (sshd -T -C) which files it reads for the user
-  std::string sshd_config;                   // passed as `sshd -T -f FILE` when not empty
+  AuthorizeSpec spec;                   // rrsync_path, flags, from and comment; dir is filled in
+  std::string sshd = "/usr/sbin/sshd";  // asked (sshd -T -C) which files it reads for the user
+  std::string sshd_config;              // passed as `sshd -T -f FILE` when not empty
   std::string pam_sshd = "/etc/pam.d/sshd";  // sshd's PAM stack; empty: none
 };
 
@@ -56,7 +64,15 @@ struct AuthorizeOutcome {
   bool created_ssh_dir = false;
   bool created_file = false;
   bool wrote = false;  // the file changed on disk
+  std::string diff;    // with dry_run: the change to authorized_keys, unified-style
+  // What the new line drops that the old line for the same key had: from=, expiry-time=, an
+  // rrsync flag (-ro, -wo, -snapshots, -no-del, ...), another DIR. Said aloud, never silent.
+  std::vector<std::string> loosened;
 };
+
+// What `after` drops or widens of `before`, two lines for the same key (see
+// AuthorizeOutcome::loosened), e.g. "drops from=\"10.0.0.0/8\"", "drops -ro".
+std::vector<std::string> LooseningOf(const AuthorizedKey& before, const AuthorizedKey& after);
 
 // Checks the request (user exists, DIR exists, rrsync path is trusted, key valid per
 // `ssh-keygen -l`), then installs the line as described in admin_authorized_keys.h: ~/.ssh

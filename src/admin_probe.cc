@@ -128,12 +128,12 @@ std::vector<std::string> ProbeSshArgv(const std::string& ssh, const std::string&
                                       const std::string& command, int connect_timeout) {
   // ssh keeps the first value it sees for an option, so these come before the caller's: a
   // probe must never prompt, forward an agent or X11, or open forwarded ports.
-  std::vector<std::string> argv = {ssh,  "-T",
-                                   "-o", "BatchMode=yes",
-                                   "-o", "ForwardAgent=no",
-                                   "-o", "ForwardX11=no",
-                                   "-o", "ClearAllForwardings=yes",
-                                   "-o", "PermitLocalCommand=no"};
+  std::vector<std::string> argv = {ssh, "-T", "-o", "BatchMode=yes", "-o", "ForwardAgent=no", "-o",
+                                   "ForwardX11=no", "-o", "ClearAllForwardings=yes", "-o",
+                                   "PermitLocalCommand=no",
+                                   // Never through a master another key opened: the answer
+                                   // must come from this login.
+                                   "-o", "ControlMaster=no", "-o", "ControlPath=none"};
   argv.insert(argv.end(), ssh_options.begin(), ssh_options.end());
   // ...and this one after them, so the caller can set a different ConnectTimeout.
   argv.push_back("-o");

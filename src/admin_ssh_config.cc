@@ -63,6 +63,10 @@ bool FormatSshConfigStanza(const SshConfigSpec& spec, std::string* stanza, std::
   out += "    ForwardAgent no\n";
   out += "    ForwardX11 no\n";
   out += "    BatchMode yes\n";
+  // A master connection another key opened to the same account would carry this alias's
+  // sessions: the backup (and the probe) must log in with this key, every time.
+  out += "    ControlMaster no\n";
+  out += "    ControlPath none\n";
   *stanza = out;
   return true;
 }

@@ -69,6 +69,7 @@ std::string UsageText() {
          "              [-sandbox=auto|require|off] [-help] DIR\n"
          "       rrsync [FLAGS] -config=FILE -module=NAME\n"
          "       rrsync [FLAGS] -config=FILE -modules=NAME,NAME...\n"
+         "       rrsync --version\n"
          "\n"
          "Use \"man rrsync\" to learn how to restrict ssh users to using a restricted rsync "
          "command.\n"

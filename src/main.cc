@@ -127,6 +127,12 @@ bool HasServerOption(const Request& request, char short_name, std::string_view l
 }
 
 int Run(int argc, char** argv) {
+  // The admin's own question, on rrsync's command line only (a key line never needs it): what a
+  // client sends arrives in SSH_ORIGINAL_COMMAND and is never taken for it.
+  if (argc == 2 && std::string_view(argv[1]) == "--version") {
+    std::printf("rrsync %s\n", RRSYNC_VERSION);
+    return kExitOk;
+  }
   // Only these variables are read: anything else could come from the client (AcceptEnv).
   const char* command_env = getenv("SSH_ORIGINAL_COMMAND");
   const std::string host = ClientHost(getenv("SSH_CONNECTION"));

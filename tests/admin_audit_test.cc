@@ -111,6 +111,23 @@ TEST_F(AuditTest, GoodSetupReportsNoProblem) {
       << FormatAuditText(findings);
 }
 
+TEST_F(AuditTest, EachKeyShowsItsMode) {
+  GoodSetup();
+  Keys("bk", RrsyncLine("restrict,", "-ro " + dir_ + "/data") + "restrict,command=\"" +
+                 RRSYNC_BINARY + " -wo -snapshots " + dir_ + "/data\" " + kBob + "\n");
+  std::vector<AuditFinding> findings = Audit();
+  EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
+  std::vector<std::string> modes;
+  for (const AuditFinding& f : findings)
+    if (f.check == "key.mode") modes.push_back(f.subject + ": " + f.message);
+  EXPECT_EQ(modes, (std::vector<std::string>{
+                       "bk: ~/.ssh/authorized_keys line 1: rrsync key (alice@laptop) mode: "
+                       "read-only",
+                       "bk: ~/.ssh/authorized_keys line 2: rrsync key (bob@desk) mode: "
+                       "write-only, snapshots"}))
+      << FormatAuditText(findings);
+}
+
 TEST_F(AuditTest, BadSetupReportsEachProblem) {
   Sshd("PermitRootLogin yes\n");
   Passwd("/bin/bash");

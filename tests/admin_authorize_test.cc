@@ -382,7 +382,10 @@ TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
                        "    IdentitiesOnly yes\n"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("    rrsync-admin probe backup\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("    ControlMaster no\n    ControlPath none\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("    rrsync-admin probe --expect-mode read-only backup\n"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(ReadFile(KeysPath()), Line("-ro") + "\n");
 
   r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_, "--ro",
@@ -400,8 +403,250 @@ TEST_F(AuthorizeTest, CommandLinePrintsTheLineTheStanzaAndTheProbe) {
   EXPECT_EQ(r.err, "rrsync-admin error: authorize needs --key FILE.pub or --generate FILE\n");
 }
 
+TEST_F(AuthorizeTest, SnapshotsWritesTheFlagAndKeepsItOnARerun) {
+  const std::vector<std::string> argv = {RRSYNC_ADMIN_BINARY,
+                                         "authorize",
+                                         "--user",
+                                         user_->name(),
+                                         "--dir",
+                                         data_,
+                                         "--wo",
+                                         "--snapshots",
+                                         "--key",
+                                         key_file_,
+                                         "--rrsync",
+                                         RRSYNC_BINARY,
+                                         "--sshd-config",
+                                         sshd_config()};
+  ProcessResult r = RunCommand(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), Line("-wo -snapshots"));
+  EXPECT_EQ(ReadFile(KeysPath()), Line("-wo -snapshots") + "\n");
+  r = RunCommand(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nthe line is already in " + KeysPath() + "\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(ReadFile(KeysPath()), Line("-wo -snapshots") + "\n");
+}
+
+TEST_F(AuthorizeTest, DryRunPrintsADiffAndWarnsWhenARerunLoosens) {
+  ASSERT_EQ(mkdir((home_ + "/.ssh").c_str(), 0700), 0);
+  const std::string old_line = "restrict,command=\"" + std::string(RRSYNC_BINARY) +
+                               " -ro -snapshots " + data_ + "\",from=\"10.0.0.0/8\" " + kAlice;
+  const std::string existing = "# keys\n" + old_line + "\n" + kBob + "\n";
+  WriteFile(KeysPath(), existing, 0600);
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir",
+                                data_, "--key", key_file_, "--rrsync", RRSYNC_BINARY,
+                                "--sshd-config", sshd_config(), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "rrsync-admin warning: the new line loosens the one it replaces for this key: drops "
+            "from=\"10.0.0.0/8\", drops -ro, drops -snapshots\n");
+  EXPECT_NE(r.out.find("\n--- " + KeysPath() + "\n+++ " + KeysPath() +
+                       " (after)\n@@ -2,1 +2,1 @@\n-" + old_line + "\n+" + Line("") + "\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(ReadFile(KeysPath()), existing);
+
+  // The same line again: nothing loosens, nothing to show.
+  WriteFile(KeysPath(), Line("") + "\n", 0600);
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_,
+                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config(),
+                  "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out.find("--- "), std::string::npos) << r.out;
+
+  // A new key: the diff appends it.
+  WriteFile(KeysPath(), std::string(kBob) + "\n", 0600);
+  r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", data_, "--ro",
+                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config(),
+                  "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("@@ -1,0 +2,1 @@\n+" + Line("-ro") + "\n"), std::string::npos) << r.out;
+}
+
+TEST(AuthorizeLoosening, EachDroppedRestriction) {
+  AuthorizedKey before, after;
+  std::string err;
+  ASSERT_TRUE(
+      ParseAuthorizedKeyLine("restrict,command=\"/usr/bin/rrsync -wo -no-del /a\","
+                             "from=\"192.0.2.1\",expiry-time=\"20270101\" " +
+                                 std::string(kAlice),
+                             &before, &err))
+      << err;
+  ASSERT_TRUE(ParseAuthorizedKeyLine(
+      "command=\"/usr/bin/rrsync /b\",from=\"192.0.2.*\" " + std::string(kAlice), &after, &err))
+      << err;
+  EXPECT_EQ(LooseningOf(before, after),
+            (std::vector<std::string>{"changes from=\"192.0.2.1\" to \"192.0.2.*\"",
+                                      "drops expiry-time=\"20270101\"", "drops restrict",
+                                      "drops -wo", "drops -no-del", "changes DIR /a to /b"}));
+  EXPECT_EQ(LooseningOf(before, before), std::vector<std::string>{});
+}
+
+TEST(AuthorizeFrom, ValidatedLikeSshd) {
+  std::string err;
+  for (const char* good :
+       {"192.0.2.7", "192.0.2.0/24", "0.0.0.0/0", "!192.0.2.9,192.0.2.0/24", "2001:db8::1",
+        "2001:db8::/32", "::/0", "*.example.org", "backup?.example.org", "192.168.1.*",
+        "host-1.example.org,10.0.0.0/8", "fe80::*"}) {
+    EXPECT_TRUE(CheckFromPatterns(good, &err)) << good << ": " << err;
+  }
+  struct Bad {
+    const char* from;
+    const char* message;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {"300.1.1.1/99",
+            "--from \"300.1.1.1/99\": 300.1.1.1 is not an IPv4 or IPv6 address "
+            "(before /PREFIX)"},
+           {"10.0.0.0/33", "--from \"10.0.0.0/33\": /33 is not a prefix length for IPv4 (0-32)"},
+           {"10.0.0.0/", "--from \"10.0.0.0/\": / is not a prefix length for IPv4 (0-32)"},
+           {"10.0.0.0/-1", "--from \"10.0.0.0/-1\": /-1 is not a prefix length for IPv4 (0-32)"},
+           {"2001:db8::/129",
+            "--from \"2001:db8::/129\": /129 is not a prefix length for IPv6 (0-128)"},
+           {"300.1.1.1", "--from \"300.1.1.1\": 300.1.1.1 is not an IPv4 address"},
+           {"1.2.3", "--from \"1.2.3\": 1.2.3 is not an IPv4 address"},
+           {"2001:db8:::1", "--from \"2001:db8:::1\": 2001:db8:::1 is not an IPv6 address"},
+           {"a,,b", "--from \"\": an empty pattern (sshd would refuse the whole line)"},
+           {"!", "--from \"!\": an empty pattern (sshd would refuse the whole line)"},
+           {"a b", "--from \"a b\": patterns hold letters, digits and . : * ? / _ - % only"},
+           {"x\"y", "--from \"x\"y\": patterns hold letters, digits and . : * ? / _ - % only"}}) {
+    EXPECT_FALSE(CheckFromPatterns(bad.from, &err)) << bad.from;
+    EXPECT_EQ(err, bad.message);
+  }
+}
+
+TEST_F(AuthorizeTest, RefusesAnInvalidFrom) {
+  ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir",
+                                data_, "--key", key_file_, "--rrsync", RRSYNC_BINARY,
+                                "--sshd-config", sshd_config(), "--from", "300.1.1.1/99"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "rrsync-admin error: --from \"300.1.1.1/99\": 300.1.1.1 is not an IPv4 or IPv6 "
+            "address (before /PREFIX)\n");
+  EXPECT_EQ(access((home_ + "/.ssh").c_str(), F_OK), -1);
+}
+
+TEST_F(AuthorizeTest, RefusesWeakKeys) {
+  for (const char* bits : {"1024", "2047"}) {
+    const std::string file = scratch_.path() + "/rsa" + bits;
+    ASSERT_EQ(
+        RunCommand({"ssh-keygen", "-q", "-t", "rsa", "-b", bits, "-N", "", "-f", file}).exit_code,
+        0);
+    AuthorizeRequest request = Request();
+    request.key_file = file + ".pub";
+    AuthorizeOutcome outcome;
+    std::string err;
+    EXPECT_FALSE(Authorize(request, &outcome, &err));
+    EXPECT_EQ(err, std::string("RSA keys under 2048 bits are refused (this one has ") + bits +
+                       "): make an ed25519 key");
+  }
+  const std::string rsa = scratch_.path() + "/rsa2048";
+  ASSERT_EQ(
+      RunCommand({"ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", rsa}).exit_code,
+      0);
+  AuthorizeRequest request = Request();
+  request.key_file = rsa + ".pub";
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_TRUE(Authorize(request, &outcome, &err)) << err;
+  // A DSA key (written by hand: newer ssh-keygen no longer makes them).
+  const std::string dsa = scratch_.path() + "/dsa.pub";
+  WriteFile(
+      dsa,
+      "ssh-dss AAAAB3NzaC1kc3MAAACBAP1/U4EddRIpUt9KnC7s5Of2EbdSPO9EAMMeP4C2USZpRV1AIlH7WT2NWPq/"
+      "xfW6MPbLm1Vs14E7gB00b/JmYLdrmVClpJ+f6AR7ECLCT7up1/63xhv4O1fnxqimFQ8E+4P208UewwI1VBNaFpEy9n"
+      "Xzrith1yrv8iIDGZ3RSAHHAAAAFQCXYFCPFSMLzLKSuYKi64QL8Fgc9QAAAIEA9+GghdabPd7LvKtcNrhXuXmUr7v6"
+      "OuqC+VdMCz0HgmdRWVeOutRZT+ZxBxCBgLRJFnEj6EwoFhO3zwkyjMim4TwWeotUfI0o4KOuHiuzpnWRbqN/C/ohNW"
+      "Lx+2J6ASQ7zKTxvqhRkImog9/hWuWfBpKLZl6Ae1UlZAFMO/7PSSoAAACBAPXNqWl0BgpsGPmjhwKj7Ts8UrU5pTLW"
+      "g0TNbmEsw+9J8bzn/Nk3CQGZcMjzXTJxF1/nIM/VnOtwe4RRu0RvVmXbpOEywmyixtdzyi45Fe+q5ET81iXHwZ/i4+"
+      "aUtbJ64AZWQ/ajwpkvRGy/vE/E5w/wHIOqWy3pD4H6KjeYWHtM old@dsa\n");
+  request.key_file = dsa;
+  EXPECT_FALSE(Authorize(request, &outcome, &err));
+  EXPECT_EQ(err, "DSA keys are refused (1024 bits, disabled in OpenSSH): make an ed25519 key");
+}
+
+TEST_F(AuthorizeTest, RefusesAShellThatRefusesCommands) {
+  for (const char* shell : {"/usr/sbin/nologin", "/bin/false"}) {
+    TestUser locked_out(home_, shell);
+    ASSERT_TRUE(locked_out.ok()) << locked_out.error();
+    AuthorizeRequest request = Request();
+    request.user = locked_out.name();
+    AuthorizeOutcome outcome;
+    std::string err;
+    EXPECT_FALSE(Authorize(request, &outcome, &err));
+    EXPECT_EQ(err, locked_out.name() + "'s login shell " + shell +
+                       " refuses to run commands, so sshd cannot start rrsync: give the account "
+                       "/bin/sh (usermod -s /bin/sh " +
+                       locked_out.name() + ")");
+  }
+}
+
+// sshd without PAM refuses a locked account (auth.c allowed_user: a password starting with
+// "!"); with UsePAM yes it leaves accounts to PAM, whose pam_unix lets a key in.
+TEST_F(AuthorizeTest, ALockedAccountIsRefusedWhereSshdRefusesIt) {
+  ASSERT_EQ(RunCommand({"usermod", "-L", user_->name()}).exit_code, 0);
+  Sshd("UsePAM no\n");
+  AuthorizeOutcome outcome;
+  std::string err;
+  EXPECT_FALSE(Authorize(Request(), &outcome, &err));
+  EXPECT_EQ(err, "the account " + user_->name() +
+                     " is locked (its password starts with '!') and sshd has UsePAM no: sshd "
+                     "refuses every login to it, keys too (usermod -p '*' " +
+                     user_->name() + " allows key logins without a password)");
+  Sshd("UsePAM yes\n");
+  EXPECT_TRUE(Authorize(Request(), &outcome, &err)) << err;
+}
+
+// Each byte that would break the forced command's quoting (single quotes in the shell, double
+// quotes around command="...") or its line is refused in DIR and in the rrsync path.
+TEST(AuthorizeSpecCheck, RefusesBytesThatBreakTheQuoting) {
+  PublicKey key;
+  std::string err;
+  ASSERT_TRUE(ParsePublicKeyText(kAlice, &key, &err)) << err;
+  for (const char* bad : {"'", "\"", "\\", "\n", "\r", "\x01", "\x7f"}) {
+    AuthorizeSpec spec;
+    spec.rrsync_path = "/usr/bin/rrsync";
+    spec.dir = std::string("/srv/a") + bad + "b";
+    std::string line;
+    EXPECT_FALSE(BuildAuthorizedLine(spec, key, &line, &err)) << line;
+    EXPECT_EQ(err, "DIR must not hold quotes, backslashes or control characters");
+    spec.dir = "/srv/data";
+    spec.rrsync_path = std::string("/usr/bin/rr") + bad + "sync";
+    EXPECT_FALSE(BuildAuthorizedLine(spec, key, &line, &err)) << line;
+    EXPECT_EQ(err,
+              "the rrsync path must be absolute, without quotes, backslashes or control "
+              "characters");
+  }
+  // What single quotes do hold safely stays one word: blanks, $, backquotes, ;.
+  AuthorizeSpec spec;
+  spec.rrsync_path = "/usr/bin/rrsync";
+  spec.dir = "/srv/a b/$(touch x)`id`;x";
+  std::string line;
+  ASSERT_TRUE(BuildAuthorizedLine(spec, key, &line, &err)) << err;
+  AuthorizedKey parsed;
+  ASSERT_TRUE(ParseAuthorizedKeyLine(line, &parsed, &err)) << err;
+  const KeyOption* command = parsed.Find("command");
+  ASSERT_NE(command, nullptr);
+  EXPECT_EQ(command->value, "/usr/bin/rrsync '/srv/a b/$(touch x)`id`;x'");
+}
+
+TEST_F(AuthorizeTest, RefusesAQuoteInDir) {
+  const std::string quoted = scratch_.path() + "/it's";
+  ASSERT_EQ(mkdir(quoted.c_str(), 0755), 0);
+  ProcessResult r =
+      RunCommand({RRSYNC_ADMIN_BINARY, "authorize", "--user", user_->name(), "--dir", quoted,
+                  "--key", key_file_, "--rrsync", RRSYNC_BINARY, "--sshd-config", sshd_config()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "rrsync-admin error: DIR must not hold quotes, backslashes or control characters\n");
+  EXPECT_EQ(access((home_ + "/.ssh").c_str(), F_OK), -1);
+}
+
 TEST(AdminCommandLine, EverySubcommandHasHelp) {
-  for (const char* sub : {"authorize", "audit", "probe", "ssh-config"}) {
+  for (const char* sub : {"authorize", "audit", "probe", "ssh-config", "snapshots", "prune"}) {
     ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub << ": " << r.err;
     EXPECT_NE(r.out.find(std::string("rrsync-admin ") + sub), std::string::npos) << r.out;
@@ -409,7 +654,7 @@ TEST(AdminCommandLine, EverySubcommandHasHelp) {
   }
   ProcessResult r = RunCommand({RRSYNC_ADMIN_BINARY, "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* sub : {"authorize", "audit", "probe", "ssh-config"}) {
+  for (const char* sub : {"authorize", "audit", "probe", "ssh-config", "snapshots", "prune"}) {
     EXPECT_NE(r.out.find(sub), std::string::npos) << r.out;
   }
   r = RunCommand({RRSYNC_ADMIN_BINARY});
@@ -432,7 +677,9 @@ TEST(AdminCommandLine, SshConfigPrintsTheStanza) {
             "    IdentitiesOnly yes\n"
             "    ForwardAgent no\n"
             "    ForwardX11 no\n"
-            "    BatchMode yes\n");
+            "    BatchMode yes\n"
+            "    ControlMaster no\n"
+            "    ControlPath none\n");
 }
 
 }  // namespace

@@ -94,6 +94,8 @@ TEST(ProbeSshArgv, SafeDefaultsFirstThenTheCallersOptions) {
                                             "-o",  "ForwardX11=no",
                                             "-o",  "ClearAllForwardings=yes",
                                             "-o",  "PermitLocalCommand=no",
+                                            "-o",  "ControlMaster=no",
+                                            "-o",  "ControlPath=none",
                                             "-F",  "/tmp/cfg",
                                             "-p",  "2222",
                                             "-o",  "ConnectTimeout=15",

@@ -23,7 +23,9 @@ TEST(SshConfigStanza, ExactText) {
             "    IdentitiesOnly yes\n"
             "    ForwardAgent no\n"
             "    ForwardX11 no\n"
-            "    BatchMode yes\n");
+            "    BatchMode yes\n"
+            "    ControlMaster no\n"
+            "    ControlPath none\n");
 }
 
 TEST(SshConfigStanza, LeavesOutUserAndPortAndQuotesAKeyPathWithSpaces) {
@@ -40,7 +42,9 @@ TEST(SshConfigStanza, LeavesOutUserAndPortAndQuotesAKeyPathWithSpaces) {
             "    IdentitiesOnly yes\n"
             "    ForwardAgent no\n"
             "    ForwardX11 no\n"
-            "    BatchMode yes\n");
+            "    BatchMode yes\n"
+            "    ControlMaster no\n"
+            "    ControlPath none\n");
 }
 
 TEST(SshConfigStanza, RefusesValuesThatWouldChangeTheFile) {

@@ -607,6 +607,8 @@ bool SshdHarness::AddClient(const Account& account, std::string* err) {
          << "    IdentitiesOnly yes\n"
          << "    ForwardAgent no\n"
          << "    BatchMode yes\n"
+         << "    ControlMaster no\n"
+         << "    ControlPath none\n"
          << "    StrictHostKeyChecking yes\n"
          << "    UserKnownHostsFile " << known_hosts << "\n";
   return WriteFileAs(ConfigPath(account), config.str(), 0644, account.uid, account.gid, err);
