@@ -1,6 +1,6 @@
-# Snapshot mode (issue 13): rrsync's side (src/snapshot_store.*) in the core, and its tests.
+# Snapshot mode (issue 13): its tests. rrsync's side (src/snapshot_store.*) is in the core
+# (CMakeLists.txt), so that rrsync links whichever parts a build includes.
 get_filename_component(RRSYNC_SNAPSHOTS_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
-target_sources(rrsync_core PRIVATE ${RRSYNC_SNAPSHOTS_ROOT}/src/snapshot_store.cc)
 
 # Through the real sshd and rsync client (tests/e2e/sshd_harness.*), as root and as an ordinary
 # account; needs the e2e part's harness.
