@@ -44,36 +44,6 @@ bool IsPrintable(const std::string& s) {
 
 std::string Errno(int e) { return strerror(e); }
 
-bool ReadAllFd(int fd, size_t limit, std::string* text, std::string* err) {
-  text->clear();
-  char buf[8192];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *err = Errno(errno);
-      return false;
-    }
-    if (n == 0) return true;
-    text->append(buf, static_cast<size_t>(n));
-    if (text->size() > limit) {
-      *err = "file is larger than " + std::to_string(limit) + " bytes";
-      return false;
-    }
-  }
-}
-
-bool WriteAllFd(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 bool ReadPublicKey(const std::string& path, PublicKey* key, std::string* fingerprint,
                    std::string* err) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));

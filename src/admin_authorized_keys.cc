@@ -1,9 +1,13 @@
 #include "admin_authorized_keys.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 #include "base64.h"
 
@@ -335,6 +339,36 @@ MergeResult MergeAuthorizedKey(std::string_view existing, const PublicKey& key,
     result.text += new_line + "\n";
   }
   return result;
+}
+
+bool ReadAllFd(int fd, size_t limit, std::string* text, std::string* err) {
+  text->clear();
+  char buf[8192];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *err = std::strerror(errno);
+      return false;
+    }
+    if (n == 0) return true;
+    text->append(buf, static_cast<size_t>(n));
+    if (text->size() > limit) {
+      *err = "file is larger than " + std::to_string(limit) + " bytes";
+      return false;
+    }
+  }
+}
+
+bool WriteAllFd(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 }  // namespace rrsync

@@ -13,6 +13,13 @@ namespace rrsync {
 // A larger file is refused, not cut short: the lines past the limit still count for sshd.
 inline constexpr size_t kMaxAuthorizedKeysSize = 8u << 20;
 
+// Reads the rest of `fd` into *text (retrying on EINTR); false with *err set on an error or when
+// it holds more than `limit` bytes (never a silent truncation).
+bool ReadAllFd(int fd, size_t limit, std::string* text, std::string* err);
+
+// Writes all of `text` to `fd` (retrying on EINTR and short writes).
+bool WriteAllFd(int fd, const std::string& text);
+
 // One option of a key line: `restrict` (no value) or `command="..."` (value unquoted).
 struct KeyOption {
   std::string name;  // lower-cased, as sshd compares them

@@ -35,36 +35,6 @@ std::string KeySummary(const PublicKey& key) {
          KeyAlgorithmName(key) + ")";
 }
 
-bool ReadAll(int fd, std::string* text, std::string* err) {
-  text->clear();
-  char buf[8192];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *err = Errno(errno);
-      return false;
-    }
-    if (n == 0) return true;
-    text->append(buf, static_cast<size_t>(n));
-    if (text->size() > kMaxAuthorizedKeysSize) {
-      *err = "file is larger than " + std::to_string(kMaxAuthorizedKeysSize) + " bytes";
-      return false;
-    }
-  }
-}
-
-bool WriteAll(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 std::string RandomSuffix() {
   std::random_device rd;
   static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -90,7 +60,7 @@ bool ReplaceFile(int dir_fd, const std::string& name, const std::string& shown,
     return false;
   }
   bool ok = fchown(tmp.get(), old.st_uid, old.st_gid) == 0 &&
-            fchmod(tmp.get(), old.st_mode & 07777) == 0 && WriteAll(tmp.get(), text) &&
+            fchmod(tmp.get(), old.st_mode & 07777) == 0 && WriteAllFd(tmp.get(), text) &&
             fsync(tmp.get()) == 0;
   int saved = errno;
   tmp.Reset();
@@ -185,7 +155,7 @@ bool Revoke(const RevokeRequest& request, std::vector<RevokedLine>* removed, std
   if (!request.key_file.empty()) {
     UniqueFd fd(open(request.key_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     std::string text, read_err;
-    if (!fd.valid() || !ReadAll(fd.get(), &text, &read_err)) {
+    if (!fd.valid() || !ReadAllFd(fd.get(), kMaxAuthorizedKeysSize, &text, &read_err)) {
       *err =
           "Failed to read \"" + request.key_file + "\": " + (fd.valid() ? read_err : Errno(errno));
       return false;
@@ -236,7 +206,7 @@ bool Revoke(const RevokeRequest& request, std::vector<RevokedLine>* removed, std
                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
     std::string text, read_err;
     if (!fd.valid() || fstat(fd.get(), &edit.st) != 0 || !S_ISREG(edit.st.st_mode) ||
-        !ReadAll(fd.get(), &text, &read_err)) {
+        !ReadAllFd(fd.get(), kMaxAuthorizedKeysSize, &text, &read_err)) {
       *err =
           "Failed to read \"" + file + "\" (it must be a regular file)" +
           (read_err.empty() ? (fd.valid() ? std::string() : ": " + Errno(errno)) : ": " + read_err);
