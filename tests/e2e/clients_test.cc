@@ -94,22 +94,6 @@ std::map<std::string, std::string> Snapshot(const std::string& root, bool owners
   return tree;
 }
 
-std::string Diff(const std::map<std::string, std::string>& want,
-                 const std::map<std::string, std::string>& got) {
-  std::string diff;
-  for (const auto& [path, desc] : want) {
-    auto it = got.find(path);
-    if (it == got.end()) {
-      diff += "missing " + path + " (" + desc + ")\n";
-    } else if (it->second != desc) {
-      diff += "changed " + path + ": want " + desc + ", got " + it->second + "\n";
-    }
-  }
-  for (const auto& [path, desc] : got)
-    if (want.count(path) == 0) diff += "unexpected " + path + " (" + desc + ")\n";
-  return diff;
-}
-
 // The lines of rrsync's log that record an accepted session: "DATE HOST run [ARGV] NOTES".
 std::vector<std::string> RunLines(const std::string& log) {
   std::vector<std::string> runs;
@@ -284,9 +268,9 @@ TEST_P(OldRsync, AsClientPullsFromReadOnlyAndPushesToReadWrite) {
   CommandResult pull = RsyncWith(old_rsync_, {"-aH", Remote("/"), dest_ + "/"});
   ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
   EXPECT_EQ(pull.err, "");
-  EXPECT_EQ(Diff(served, Snapshot(dest_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(served, Snapshot(dest_, AsRoot())), "");
   EXPECT_EQ(Inode(dest_ + "/hard-b"), Inode(dest_ + "/sub/b.txt")) << "hard link not kept";
-  EXPECT_EQ(Diff(served, Snapshot(data_, AsRoot())), "") << "the read-only side changed";
+  EXPECT_EQ(DiffTrees(served, Snapshot(data_, AsRoot())), "") << "the read-only side changed";
   // The 3.2.7 client's server command, accepted as the stock client's is.
   EXPECT_NE(LastRun().find("'--server', '--sender'"), std::string::npos) << LastRun();
 
@@ -296,7 +280,7 @@ TEST_P(OldRsync, AsClientPullsFromReadOnlyAndPushesToReadWrite) {
   CommandResult push = RsyncWith(old_rsync_, {"-aH", "--delete", src_ + "/", Remote("/up")});
   ASSERT_EQ(push.exit_code, 0) << push.Describe();
   EXPECT_EQ(push.err, "");
-  EXPECT_EQ(Diff(Snapshot(src_, AsRoot()), Snapshot(data_ + "/up", AsRoot())), "");
+  EXPECT_EQ(DiffTrees(Snapshot(src_, AsRoot()), Snapshot(data_ + "/up", AsRoot())), "");
   EXPECT_EQ(ReadFile(data_ + "/stale.txt"), "stale\n") << "--delete reached outside /up";
 }
 
@@ -337,7 +321,7 @@ TEST_P(OldRsync, AsServerGetsNoOptionItLacks) {
   CommandResult pull = sshd_->Rsync(account_, {"-aH", Remote("/"), dest_ + "/"});
   ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
   EXPECT_EQ(pull.err, "");
-  EXPECT_EQ(Diff(served, Snapshot(dest_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(served, Snapshot(dest_, AsRoot())), "");
   std::string run = LastRun();
   std::string argv = ArgvOf(run);
   EXPECT_EQ(argv.rfind("['" + old_rsync_ + "', '--server', '--sender', ", 0), 0u) << run;
@@ -351,7 +335,7 @@ TEST_P(OldRsync, AsServerGetsNoOptionItLacks) {
   CommandResult push = sshd_->Rsync(account_, {"-aH", src_ + "/", Remote("/up")});
   ASSERT_EQ(push.exit_code, 0) << push.Describe();
   EXPECT_EQ(push.err, "");
-  EXPECT_EQ(Diff(Snapshot(src_, AsRoot()), Snapshot(data_ + "/up", AsRoot())), "");
+  EXPECT_EQ(DiffTrees(Snapshot(src_, AsRoot()), Snapshot(data_ + "/up", AsRoot())), "");
   run = LastRun();
   argv = ArgvOf(run);
   EXPECT_EQ(argv.rfind("['" + old_rsync_ + "', '--server', ", 0), 0u) << run;
@@ -441,7 +425,8 @@ TEST_P(Rsnapshot, TwoRunsWithRotation) {
             "['/usr/bin/rsync', '--server', '--sender', '-logDtprRe.iLsfxCIvu', '--numeric-ids', "
             "'--confine-root=DIR', '--', '.', '.']")
       << LastRun();
-  EXPECT_EQ(Diff(Snapshot(data_, AsRoot()), Snapshot(snapshots + "/alpha.0/server", AsRoot())), "")
+  EXPECT_EQ(DiffTrees(Snapshot(data_, AsRoot()), Snapshot(snapshots + "/alpha.0/server", AsRoot())),
+            "")
       << first.Describe();
 
   // Between the runs: one file changes, one appears, one goes.
@@ -459,8 +444,9 @@ TEST_P(Rsnapshot, TwoRunsWithRotation) {
   EXPECT_EQ(RunLines(ReadFile(log_)).size(), 2u) << ReadFile(log_);
   const std::string alpha0 = snapshots + "/alpha.0/server";
   const std::string alpha1 = snapshots + "/alpha.1/server";
-  EXPECT_EQ(Diff(Snapshot(data_, AsRoot()), Snapshot(alpha0, AsRoot())), "");
-  EXPECT_EQ(Diff(first_tree, Snapshot(alpha1, AsRoot())), "") << "the rotation changed alpha.1";
+  EXPECT_EQ(DiffTrees(Snapshot(data_, AsRoot()), Snapshot(alpha0, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(first_tree, Snapshot(alpha1, AsRoot())), "")
+      << "the rotation changed alpha.1";
   EXPECT_FALSE(fs::exists(snapshots + "/alpha.2"));
   // Unchanged: one inode in both snapshots. Changed: two.
   for (const char* same : {"sub/unchanged.txt", "group.txt", "private/key", "run.sh"}) {
@@ -514,7 +500,7 @@ TEST_P(BackupPc, FullThenIncrementalThroughAReadOnlyKey) {
   CommandResult full = backup(kBackupPcFullArgsExtra);
   ASSERT_EQ(full.exit_code, 0) << full.Describe();
   EXPECT_EQ(full.err, "");
-  EXPECT_EQ(Diff(Snapshot(data_, AsRoot()), Snapshot(dest_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(Snapshot(data_, AsRoot()), Snapshot(dest_, AsRoot())), "");
   EXPECT_EQ(Inode(dest_ + "/hard-b"), Inode(dest_ + "/sub/b.txt")) << "hard link not kept";
   // The secluded words reached rrsync: its log shows them, and rsync ran without -s.
   // The client's command line is `rsync --server --sender -slHogDtprcxe.iLsfxCIvu`; the rest
@@ -542,7 +528,7 @@ TEST_P(BackupPc, FullThenIncrementalThroughAReadOnlyKey) {
       sent.push_back(line);
   ASSERT_EQ(sent.size(), 1u) << incremental.out;
   EXPECT_NE(sent[0].find(" sub/unchanged.txt"), std::string::npos) << sent[0];
-  EXPECT_EQ(Diff(Snapshot(data_, AsRoot()), Snapshot(dest_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(Snapshot(data_, AsRoot()), Snapshot(dest_, AsRoot())), "");
   EXPECT_EQ(Normalized(ArgvOf(LastRun())),
             "['/usr/bin/rsync', '--server', '--sender', '-lHogDtprxe.iLsfxCIvu', '--numeric-ids', "
             "'--confine-root=DIR', '--', '.', '/proc/self/fd/N/']")
@@ -591,7 +577,7 @@ TEST_P(OptionPathPivot, AMissingCopyDestPlantedAsASymlinkIsNotReadThrough) {
     EXPECT_EQ(push.exit_code, 0) << push.Describe();
     EXPECT_EQ(ReadFile(data_ + "/secret.txt"), "client\n")
         << "the basis lookup read through the planted link";
-    EXPECT_EQ(Diff(before, Snapshot(outside_)), "");
+    EXPECT_EQ(DiffTrees(before, Snapshot(outside_)), "");
   }
 }
 
@@ -628,8 +614,9 @@ TEST_P(OptionPathPivot, ABackupDirPlantedAsASymlinkIsNotWrittenThrough) {
     } else {
       EXPECT_EQ(ReadFile(data_ + "/file.txt"), "new version\n");
     }
-    EXPECT_EQ(Diff(before, Snapshot(outside_)), "") << "the backup went through the planted link\n"
-                                                    << push.Describe();
+    EXPECT_EQ(DiffTrees(before, Snapshot(outside_)), "")
+        << "the backup went through the planted link\n"
+        << push.Describe();
     EXPECT_FALSE(fs::exists(outside_ + "/file.txt"));
   }
 }

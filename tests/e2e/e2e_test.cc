@@ -1,7 +1,7 @@
 // rrsync the way admins run it: the forced command of a `restrict,command="rrsync ..."` line in
 // authorized_keys of a real sshd on 127.0.0.1, reached with the real rsync and ssh clients through
-// the ssh config alias README.md (Setup) teaches. Every test runs as root (the published case) and as
-// an unprivileged account, and checks exit codes, messages and the trees on both sides.
+// the ssh config alias README.md (Setup) teaches. Every test runs as root (the published case) and
+// as an unprivileged account, and checks exit codes, messages and the trees on both sides.
 //
 // The escape tests give DIR a parent that holds a secret file, readable by the account, and check
 // after every attempt that the secret's text reached neither the client's output nor its tree,
@@ -133,24 +133,6 @@ std::map<std::string, std::string> Snapshot(const std::string& root, bool owners
   };
   walk(".");
   return tree;
-}
-
-// The differences between two snapshots, one line each; "" when equal.
-std::string Diff(const std::map<std::string, std::string>& want,
-                 const std::map<std::string, std::string>& got) {
-  std::string diff;
-  for (const auto& [path, desc] : want) {
-    auto it = got.find(path);
-    if (it == got.end()) {
-      diff += "missing " + path + " (" + desc + ")\n";
-    } else if (it->second != desc) {
-      diff += "changed " + path + ": want " + desc + ", got " + it->second + "\n";
-    }
-  }
-  for (const auto& [path, desc] : got) {
-    if (want.count(path) == 0) diff += "unexpected " + path + " (" + desc + ")\n";
-  }
-  return diff;
 }
 
 // A port nobody listens on right now (bind to 0, read it, close).
@@ -297,10 +279,10 @@ class E2eTest : public ::testing::TestWithParam<Who> {
       EXPECT_EQ(ReadFile(entry.path()).find(token_), std::string::npos)
           << "the secret arrived in " << entry.path();
     }
-    EXPECT_EQ(Diff(outside_, Snapshot(srv_, true, {"data"})), "") << "outside DIR changed\n"
-                                                                  << r.Describe();
+    EXPECT_EQ(DiffTrees(outside_, Snapshot(srv_, true, {"data"})), "") << "outside DIR changed\n"
+                                                                       << r.Describe();
     if (dir_unchanged) {
-      EXPECT_EQ(Diff(inside_, Snapshot(data_)), "") << r.Describe();
+      EXPECT_EQ(DiffTrees(inside_, Snapshot(data_)), "") << r.Describe();
     }
   }
 
@@ -380,8 +362,8 @@ TEST_P(ReadOnly, PullsTheTreeIntact) {
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_EQ(r.err, "");
   EXPECT_TRUE(HasLine(r.out, "sub/deep.txt")) << r.out;
-  EXPECT_EQ(Diff(before, Snapshot(dest_, AsRoot())), "");
-  EXPECT_EQ(Diff(before, Snapshot(data_, AsRoot())), "") << "the source changed";
+  EXPECT_EQ(DiffTrees(before, Snapshot(dest_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(before, Snapshot(data_, AsRoot())), "") << "the source changed";
   struct stat a, b, sparse;
   ASSERT_EQ(lstat((dest_ + "/hard-a").c_str(), &a), 0);
   ASSERT_EQ(lstat((dest_ + "/sub/hard-b").c_str(), &b), 0);
@@ -462,12 +444,12 @@ TEST_P(Push, IntoReadWriteDirMirrorsTheSourceAndDeletes) {
 
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_EQ(r.err, "");
-  EXPECT_EQ(Diff(Snapshot(src_, AsRoot()), Snapshot(data_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(Snapshot(src_, AsRoot()), Snapshot(data_, AsRoot())), "");
   EXPECT_FALSE(fs::exists(data_ + "/stale.txt")) << "--delete did not delete";
   // And back: a read-write DIR serves pulls too.
   CommandResult pull = Rsync({"-a", Remote("/"), dest_ + "/"});
   ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
-  EXPECT_EQ(Diff(Snapshot(src_, AsRoot()), Snapshot(dest_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(Snapshot(src_, AsRoot()), Snapshot(dest_, AsRoot())), "");
 }
 
 TEST_P(Push, IntoWriteOnlyDir) {
@@ -479,7 +461,7 @@ TEST_P(Push, IntoWriteOnlyDir) {
   CommandResult r = Rsync({"-a", src_ + "/", Remote("/")});
 
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  EXPECT_EQ(Diff(Snapshot(src_, AsRoot()), Snapshot(data_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(Snapshot(src_, AsRoot()), Snapshot(data_, AsRoot())), "");
 }
 
 TEST_P(Push, WriteOnlyDirRefusesPull) {
@@ -1114,9 +1096,8 @@ TEST_P(Secluded, PullFromReadOnlyAndPushToWriteOnly) {
     fs::remove_all(dest_);
     MakeDir(dest_);
     Authorize({"-ro"});
-    CommandResult pull = Rsync(Args(way, {"-a", Remote("/sub dir"), Remote("/$(id).txt"),
-                                          dest_ + "/"}),
-                               way.run);
+    CommandResult pull =
+        Rsync(Args(way, {"-a", Remote("/sub dir"), Remote("/$(id).txt"), dest_ + "/"}), way.run);
     ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
     EXPECT_EQ(pull.err, "");
     EXPECT_EQ(ReadFile(dest_ + "/sub dir/a b;c.txt"), "a b c\n");
@@ -1124,13 +1105,12 @@ TEST_P(Secluded, PullFromReadOnlyAndPushToWriteOnly) {
 
     Authorize({"-wo"});
     fs::remove_all(data_ + "/in " + way.name);
-    CommandResult push =
-        Rsync(Args(way, {"-a", src_ + "/up load/", Remote("/in " + std::string(way.name))}),
-              way.run);
+    CommandResult push = Rsync(
+        Args(way, {"-a", src_ + "/up load/", Remote("/in " + std::string(way.name))}), way.run);
     ASSERT_EQ(push.exit_code, 0) << push.Describe();
     EXPECT_EQ(push.err, "");
-    EXPECT_EQ(Diff(Snapshot(src_ + "/up load", AsRoot()),
-                   Snapshot(data_ + "/in " + way.name, AsRoot())),
+    EXPECT_EQ(DiffTrees(Snapshot(src_ + "/up load", AsRoot()),
+                        Snapshot(data_ + "/in " + way.name, AsRoot())),
               "");
   }
 }
@@ -1214,13 +1194,14 @@ TEST_P(Secluded, AHandWrittenStreamIsReadExactlyOrRefused) {
   Authorize({"-ro"});
   // ssh with stdin from printf: what a client that is not rsync could send.
   auto send = [&](const std::string& printf_format) {
-    return e2e::Run(account_, {"sh", "-c",
-                               "printf '" + printf_format + "' | ssh -F " +
-                                   sshd_->ConfigPath(account_) + " " + sshd_->Alias() +
-                                   " rsync --server --sender -se.iLsfxCIvu"});
+    return e2e::Run(
+        account_, {"sh", "-c",
+                   "printf '" + printf_format + "' | ssh -F " + sshd_->ConfigPath(account_) + " " +
+                       sshd_->Alias() + " rsync --server --sender -se.iLsfxCIvu"});
   };
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"rsync\\0.\\0public.txt", "secluded args: the client closed the connection before their end"},
+      {"rsync\\0.\\0public.txt",
+       "secluded args: the client closed the connection before their end"},
       {"", "secluded args: the client closed the connection before their end"},
       {"sh\\0-c\\0id\\0\\0", "secluded args: the first one is not \"rsync\""},
       {"rsync\\0-s\\0.\\0public.txt\\0\\0", "option -s has been disabled on this server."},
@@ -1290,7 +1271,7 @@ TEST_P(Extras, PullAndPushUnderTheRequiredSandbox) {
   Authorize({"-ro", "-sandbox=require"});
   CommandResult pull = Rsync({"-a", Remote("/"), dest_ + "/"});
   EXPECT_EQ(pull.exit_code, 0) << pull.Describe();
-  EXPECT_EQ(Diff(Snapshot(data_, AsRoot()), Snapshot(dest_, AsRoot())), "");
+  EXPECT_EQ(DiffTrees(Snapshot(data_, AsRoot()), Snapshot(dest_, AsRoot())), "");
   ExpectContained(pull);
   Authorize({"-sandbox=require"});
   MakeDir(src_ + "/sub");
@@ -1302,7 +1283,6 @@ TEST_P(Extras, PullAndPushUnderTheRequiredSandbox) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Accounts, Extras, ::testing::Values(Who::kRoot, Who::kUser), WhoName);
-
 
 // ---------------------------------------------------------------------------------------------
 // macOS's openrsync as the client (issue 12): it spells the short options out and sends
@@ -1357,15 +1337,15 @@ TEST_P(Openrsync, ReplayedPullWithDeleteUnderReadOnly) {
   EXPECT_EQ(ReadFile(dest_ + "/a.txt"), "a\n");
   EXPECT_EQ(ReadFile(dest_ + "/sub/b.txt"), "b\n");
   EXPECT_FALSE(fs::exists(dest_ + "/stale.txt")) << "the client's side was not mirrored";
-  EXPECT_EQ(Diff(before, Snapshot(data_)), "") << "the read-only side changed";
+  EXPECT_EQ(DiffTrees(before, Snapshot(data_)), "") << "the read-only side changed";
 }
 
 // `openrsync -R server:/sub/b.txt backup/`
 TEST_P(Openrsync, ReplayedRelativePull) {
   MakeTree();
   Authorize({"-ro"});
-  CommandResult r =
-      Replay("rsync --server --sender --relative . /sub/b.txt", {"-R", Remote("/sub/b.txt"), dest_ + "/"});
+  CommandResult r = Replay("rsync --server --sender --relative . /sub/b.txt",
+                           {"-R", Remote("/sub/b.txt"), dest_ + "/"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_EQ(ReadFile(dest_ + "/sub/b.txt"), "b\n");
   EXPECT_FALSE(fs::exists(dest_ + "/b.txt"));
@@ -1377,8 +1357,8 @@ TEST_P(Openrsync, ReplayedPushWithHardLinks) {
   Put(src_ + "/a.txt", "a\n");
   ASSERT_EQ(link((src_ + "/a.txt").c_str(), (src_ + "/b.txt").c_str()), 0);
   Authorize({});
-  CommandResult r = Replay("rsync --server -g -l -o -p -D -r -t -H . sub/",
-                           {"-aH", src_ + "/", Remote("sub/")});
+  CommandResult r =
+      Replay("rsync --server -g -l -o -p -D -r -t -H . sub/", {"-aH", src_ + "/", Remote("sub/")});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   struct stat a, b;
   ASSERT_EQ(lstat((data_ + "/sub/a.txt").c_str(), &a), 0);
@@ -1398,9 +1378,9 @@ TEST_P(Openrsync, ReadOnlyStillRefusesWhatDeletesOnTheServer) {
   ExpectRefused(Replay("rsync --server --delete-before -g -l -o -p -D -r -t . /",
                        {"-a", "--delete", src_ + "/", Remote("/")}),
                 "option --delete-before has been disabled on this server.");
-  ExpectRefused(Replay("rsync --server --sender --copy-links . /",
-                       {"-a", Remote("/"), dest_ + "/"}),
-                "option --copy-links has been disabled on this server.");
+  ExpectRefused(
+      Replay("rsync --server --sender --copy-links . /", {"-a", Remote("/"), dest_ + "/"}),
+      "option --copy-links has been disabled on this server.");
 }
 
 // The real openrsync: from -DRRSYNC_OPENRSYNC_BINARY=PATH, else /usr/local/bin/openrsync.
@@ -1418,22 +1398,25 @@ TEST_P(Openrsync, RealClientPullsAndPushes) {
   const auto before = Snapshot(data_);
   Authorize({"-ro"});
 
-  CommandResult pull = e2e::Run(account_, {openrsync, "-e", ssh, "-a", "--delete", Remote("/"), dest_ + "/"});
+  CommandResult pull =
+      e2e::Run(account_, {openrsync, "-e", ssh, "-a", "--delete", Remote("/"), dest_ + "/"});
   ASSERT_EQ(pull.exit_code, 0) << pull.Describe();
   EXPECT_EQ(ReadFile(dest_ + "/sub/b.txt"), "b\n");
   EXPECT_FALSE(fs::exists(dest_ + "/stale.txt"));
-  EXPECT_EQ(Diff(before, Snapshot(data_)), "");
+  EXPECT_EQ(DiffTrees(before, Snapshot(data_)), "");
 
   const std::string relative_dest = root_ + "/relative";
   MakeDir(relative_dest);
-  CommandResult relative = e2e::Run(account_, {openrsync, "-e", ssh, "-R", Remote("/sub/b.txt"), relative_dest + "/"});
+  CommandResult relative =
+      e2e::Run(account_, {openrsync, "-e", ssh, "-R", Remote("/sub/b.txt"), relative_dest + "/"});
   ASSERT_EQ(relative.exit_code, 0) << relative.Describe();
   EXPECT_EQ(ReadFile(relative_dest + "/sub/b.txt"), "b\n");
 
   Authorize({});
   Put(src_ + "/new.txt", "new\n");
   ASSERT_EQ(link((src_ + "/new.txt").c_str(), (src_ + "/same.txt").c_str()), 0);
-  CommandResult push = e2e::Run(account_, {openrsync, "-e", ssh, "-aH", src_ + "/", Remote("sub/")});
+  CommandResult push =
+      e2e::Run(account_, {openrsync, "-e", ssh, "-aH", src_ + "/", Remote("sub/")});
   ASSERT_EQ(push.exit_code, 0) << push.Describe();
   struct stat a, b;
   ASSERT_EQ(lstat((data_ + "/sub/new.txt").c_str(), &a), 0);

@@ -84,22 +84,6 @@ std::map<std::string, std::string> TreeState(const std::string& root, bool inode
   return tree;
 }
 
-std::string Diff(const std::map<std::string, std::string>& want,
-                 const std::map<std::string, std::string>& got) {
-  std::string diff;
-  for (const auto& [path, desc] : want) {
-    auto it = got.find(path);
-    if (it == got.end()) {
-      diff += "missing " + path + " (" + desc + ")\n";
-    } else if (it->second != desc) {
-      diff += "changed " + path + ": want " + desc + ", got " + it->second + "\n";
-    }
-  }
-  for (const auto& [path, desc] : got)
-    if (want.count(path) == 0) diff += "unexpected " + path + " (" + desc + ")\n";
-  return diff;
-}
-
 ino_t Inode(const std::string& path) {
   struct stat st;
   return lstat(path.c_str(), &st) == 0 ? st.st_ino : 0;
@@ -247,7 +231,7 @@ TEST_F(SnapshotE2e, ThreePushesMakeThreeSnapshotsSharingTheUnchangedFiles) {
   PushMakesSnapshot();
   ASSERT_EQ(Snapshots().size(), 1u);
   const std::string first = data_ + "/" + Snapshots()[0];
-  EXPECT_EQ(Diff(TreeState(src_, false), TreeState(first, false)), "");
+  EXPECT_EQ(DiffTrees(TreeState(src_, false), TreeState(first, false)), "");
   const auto first_state = TreeState(first);
 
   Put(src_ + "/changes", "version 2, longer\n");
@@ -274,11 +258,11 @@ TEST_F(SnapshotE2e, ThreePushesMakeThreeSnapshotsSharingTheUnchangedFiles) {
   EXPECT_EQ(ReadFile(third + "/changes"), "version 2, longer\n");
   EXPECT_FALSE(fs::exists(second + "/new"));
   // Each snapshot is the source as it was, with its directories' times and modes.
-  EXPECT_EQ(Diff(TreeState(src_, false), TreeState(third, false)), "");
+  EXPECT_EQ(DiffTrees(TreeState(src_, false), TreeState(third, false)), "");
   // The first one's inodes, modes and times did not move (its link count did).
   auto now_first = TreeState(first);
   EXPECT_EQ(now_first.size(), first_state.size());
-  EXPECT_EQ(Diff(first_state, now_first), "");
+  EXPECT_EQ(DiffTrees(first_state, now_first), "");
   // No overlayfs bookkeeping is left on what became the snapshot.
   char list[256];
   EXPECT_LE(llistxattr(third.c_str(), list, sizeof list), 0);
@@ -302,12 +286,12 @@ TEST_F(SnapshotE2e, EmptyPushWithDeleteMakesAnEmptySnapshotAndKeepsTheEarlierOne
   PushMakesSnapshot();
   const std::string second = data_ + "/" + Snapshots()[1];
   EXPECT_TRUE(fs::is_empty(second));
-  EXPECT_EQ(Diff(state, TreeState(first)), "");
+  EXPECT_EQ(DiffTrees(state, TreeState(first)), "");
   // Deleted in the second, back in a third: the earlier snapshot's inode is not reused.
   Put(src_ + "/g", "g again\n");
   PushMakesSnapshot();
   EXPECT_EQ(ReadFile(data_ + "/" + Snapshots()[2] + "/g"), "g again\n");
-  EXPECT_EQ(Diff(state, TreeState(first)), "");
+  EXPECT_EQ(DiffTrees(state, TreeState(first)), "");
 }
 
 // Every way through the allow-list towards an earlier snapshot or `latest`: refused, or
@@ -383,8 +367,8 @@ TEST_F(SnapshotE2e, NothingThroughTheAllowListChangesAnEarlierSnapshot) {
       ExpectRefused(r, attempt.refusal);
       EXPECT_EQ(Snapshots().size(), before);
     }
-    EXPECT_EQ(Diff(state, TreeState(first)), "") << r.Describe();
-    EXPECT_EQ(Diff(outside, TreeState(srv_ + "/outside")), "");
+    EXPECT_EQ(DiffTrees(state, TreeState(first)), "") << r.Describe();
+    EXPECT_EQ(DiffTrees(outside, TreeState(srv_ + "/outside")), "");
     EXPECT_TRUE(Incoming().empty());
   }
 
@@ -397,7 +381,7 @@ TEST_F(SnapshotE2e, NothingThroughTheAllowListChangesAnEarlierSnapshot) {
     CommandResult r = Rsync({"-a", "--inplace", "--mkpath", src_ + "/file", Remote(target)});
     EXPECT_EQ(r.exit_code, 0) << r.Describe();
     EXPECT_EQ(Snapshots().size(), before + 1);
-    EXPECT_EQ(Diff(state, TreeState(first)), "") << r.Describe();
+    EXPECT_EQ(DiffTrees(state, TreeState(first)), "") << r.Describe();
     const std::string landed =
         data_ + "/" + Latest() + target + (target.ends_with("/") ? "file" : "");
     EXPECT_EQ(ReadFile(landed), changed(i)) << landed;
@@ -407,8 +391,8 @@ TEST_F(SnapshotE2e, NothingThroughTheAllowListChangesAnEarlierSnapshot) {
   ExpectRefused(r, "do not use .. in arg (anchor the path at the root of your restricted dir)");
   r = Rsync({"-a", src_ + "/file", Remote("/latest/../../outside")});
   ExpectRefused(r, "do not use .. in arg (anchor the path at the root of your restricted dir)");
-  EXPECT_EQ(Diff(state, TreeState(first)), "");
-  EXPECT_EQ(Diff(outside, TreeState(srv_ + "/outside")), "");
+  EXPECT_EQ(DiffTrees(state, TreeState(first)), "");
+  EXPECT_EQ(DiffTrees(outside, TreeState(srv_ + "/outside")), "");
   EXPECT_TRUE(fs::is_symlink(data_ + "/latest"));
 }
 
@@ -448,7 +432,7 @@ TEST_F(SnapshotE2e, KilledPushLeavesNoSnapshotAndTheNextPushCleansUp) {
   EXPECT_TRUE(Incoming().empty());
   EXPECT_EQ(Snapshots().size(), 1u);
   EXPECT_EQ(Latest(), latest);
-  EXPECT_EQ(Diff(state, TreeState(data_ + "/" + latest)), "");
+  EXPECT_EQ(DiffTrees(state, TreeState(data_ + "/" + latest)), "");
   // A push whose rrsync was killed too leaves its incoming tree: the next push removes it,
   // following none of its links (one points outside DIR) and says so in the log.
   const std::string left = data_ + "/.rrsync-incoming-2020-01-01T000000Z";
@@ -521,7 +505,7 @@ TEST_F(SnapshotE2e, ReadOnlySnapshotKeyRestores) {
   ExpectRefused(r, "sending to read-only server is not allowed");
   r = Rsync({"-a", "--remove-source-files", Remote("/latest/docs/"), dest_ + "/rm/"});
   ExpectRefused(r, "option --remove-source-files has been disabled on this server.");
-  EXPECT_EQ(Diff(state, TreeState(data_)), "");
+  EXPECT_EQ(DiffTrees(state, TreeState(data_)), "");
 }
 
 TEST_F(SnapshotE2e, RequiredSandboxRunsTheOverlayLevel) {
@@ -588,7 +572,7 @@ TEST_F(SnapshotE2eUser, LinkDestLevelSharesUnchangedFilesAndRefusesInPlaceWrites
   ExpectRefused(r, "option --inplace has been disabled on this server.");
   r = Rsync({"-a", "--append", src_ + "/", Remote("/")});
   ExpectRefused(r, "option --append has been disabled on this server.");
-  EXPECT_EQ(Diff(state, TreeState(first)), "");
+  EXPECT_EQ(DiffTrees(state, TreeState(first)), "");
   EXPECT_TRUE(Incoming().empty());
   // -sandbox=require wants the overlay level, which an ordinary account cannot have.
   Authorize({"-snapshots", "-sandbox=require"});

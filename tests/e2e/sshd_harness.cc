@@ -651,4 +651,21 @@ CommandResult SshdHarness::Rsync(const Account& account, const std::vector<std::
   return Run(account, argv, options);
 }
 
+std::string DiffTrees(const std::map<std::string, std::string>& want,
+                      const std::map<std::string, std::string>& got) {
+  std::string diff;
+  for (const auto& [path, desc] : want) {
+    auto it = got.find(path);
+    if (it == got.end()) {
+      diff += "missing " + path + " (" + desc + ")\n";
+    } else if (it->second != desc) {
+      diff += "changed " + path + ": want " + desc + ", got " + it->second + "\n";
+    }
+  }
+  for (const auto& [path, desc] : got) {
+    if (want.count(path) == 0) diff += "unexpected " + path + " (" + desc + ")\n";
+  }
+  return diff;
+}
+
 }  // namespace rrsync::e2e

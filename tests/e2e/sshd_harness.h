@@ -26,6 +26,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -188,6 +189,11 @@ class SshdHarness {
   int port_ = 0;
   std::unique_ptr<BackgroundProcess> sshd_;
 };
+
+// The differences between two trees described path by path (path -> description), one line
+// each ("missing", "changed", "unexpected"); "" when they are equal.
+std::string DiffTrees(const std::map<std::string, std::string>& want,
+                      const std::map<std::string, std::string>& got);
 
 }  // namespace rrsync::e2e
 
