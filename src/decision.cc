@@ -174,6 +174,17 @@ class Decider {
   std::string refusal_;
 };
 
+}  // namespace
+
+std::optional<std::string> DirectionRefusal(Access access, bool sender) {
+  if (access == Access::kReadOnly && !sender) return "sending to read-only server is not allowed";
+  if (access == Access::kWriteOnly && sender)
+    return "reading from write-only server is not allowed";
+  return std::nullopt;
+}
+
+namespace {
+
 Decision Refused(std::string message) {
   Decision d;
   d.verdict = Verdict::kRefuse;
@@ -182,7 +193,8 @@ Decision Refused(std::string message) {
 }
 
 // Splits "--name=value" as upstream's ^--([^=]+)(?:=(.*))?$ does.
-bool SplitLongOption(const std::string& word, std::string* name, std::optional<std::string>* value) {
+bool SplitLongOption(const std::string& word, std::string* name,
+                     std::optional<std::string>* value) {
   if (!word.starts_with("--") || word.size() < 3 || word[2] == '=') return false;
   size_t eq = word.find('=', 2);
   *name = word.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
@@ -255,10 +267,8 @@ Decision Decide(const DecisionInput& input, Filesystem& fs) {
 
   // Only "--sender" right after "--server" makes a pull: restrictive on purpose, as upstream.
   const bool sender = rest.starts_with("--sender ");
-  if (settings.access == Access::kReadOnly && !sender)
-    return Refused("sending to read-only server is not allowed");
-  if (settings.access == Access::kWriteOnly && sender)
-    return Refused("reading from write-only server is not allowed");
+  if (std::optional<std::string> refusal = DirectionRefusal(settings.access, sender))
+    return Refused(*refusal);
 
   Decider decider(input, fs, sender);
   OptionPolicy policy(settings, sender, decider.dir_is_root(), !input.snapshot_link_dest.empty());

@@ -17,26 +17,26 @@ namespace rrsync {
 // A path the decision approved that must be pinned by descriptor before rsync runs, so that a
 // component swapped after the check cannot redirect rsync (upstream's fix for CVE-2026-53783).
 struct PathPin {
-  std::string option;     // "arg" for a file argument, else the option ("--partial-dir")
-  std::string original;   // the path as the client sent it, for messages
-  std::string path;       // the checked path: absolute, or relative to DIR; trailer removed
-  std::string real_path;  // its resolved real path, inside DIR
-  std::string trailer;    // "", "/" or "/." as the client wrote it
+  std::string option;          // "arg" for a file argument, else the option ("--partial-dir")
+  std::string original;        // the path as the client sent it, for messages
+  std::string path;            // the checked path: absolute, or relative to DIR; trailer removed
+  std::string real_path;       // its resolved real path, inside DIR
+  std::string trailer;         // "", "/" or "/." as the client wrote it
   bool absolute_form = false;  // the client named DIR's own absolute path (-absolute)
 };
 
 // One word of the rsync command line: fixed text, or `prefix` plus a pinned path.
 struct ServerWord {
-  std::string text;               // the word, or the prefix ("--partial-dir=") of a pinned path
-  std::optional<PathPin> pin;     // when set, the word is text + the pinned spelling
+  std::string text;            // the word, or the prefix ("--partial-dir=") of a pinned path
+  std::optional<PathPin> pin;  // when set, the word is text + the pinned spelling
 };
 
 // An rsync server session the client may have.
 struct Request {
-  bool sender = false;    // a pull: rsync --server --sender
-  bool relative = false;  // the client asked for -R (decides how sender paths are pinned)
-  std::vector<ServerWord> words;       // argv after the rsync path: --server ... -- . ARGS
-  std::vector<std::string> omitted;    // options rrsync would add that this rsync lacks
+  bool sender = false;            // a pull: rsync --server --sender
+  bool relative = false;          // the client asked for -R (decides how sender paths are pinned)
+  std::vector<ServerWord> words;  // argv after the rsync path: --server ... -- . ARGS
+  std::vector<std::string> omitted;  // options rrsync would add that this rsync lacks
 };
 
 enum class Verdict {
@@ -55,9 +55,9 @@ struct Decision {
 // Everything the decision needs to know about this machine and session.
 struct DecisionInput {
   const Settings* settings = nullptr;
-  std::string dir;                       // DIR's real path, which is also the working directory
-  RsyncFeatures features;                // what the configured rsync supports
-  std::optional<std::string> command;    // SSH_ORIGINAL_COMMAND, if set
+  std::string dir;                     // DIR's real path, which is also the working directory
+  RsyncFeatures features;              // what the configured rsync supports
+  std::optional<std::string> command;  // SSH_ORIGINAL_COMMAND, if set
   // Snapshot mode (-snapshots), for a push: `dir` is the basis the new snapshot starts from (the
   // overlay level) or the incoming tree (the link-dest level). At the link-dest level rsync gets
   // --link-dest=<snapshot_link_dest> (latest's absolute path) and --confine-root=<confine_root>
@@ -68,6 +68,11 @@ struct DecisionInput {
   // that a pattern reaching them costs milliseconds, not seconds, per input.
   GlobLimits glob_limits;
 };
+
+// The refusal a key with `access` gives a session in this direction (`sender`: a pull), as
+// upstream words it; nothing when the key may go this way. Decide checks it first; a secluded-args
+// command and the module list check it before anything else is read or made.
+std::optional<std::string> DirectionRefusal(Access access, bool sender);
 
 // Decides what the client may do. Reads the filesystem only through `fs` (realpath and glob of
 // the client's paths inside DIR); creates, opens and changes nothing.

@@ -15,8 +15,8 @@
 #include <ctime>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit_log.h"
@@ -199,11 +199,9 @@ int Run(int argc, char** argv) {
   if (secluded) {
     // The direction is on the visible command line: a key that may not go this way is refused
     // at once, as Decide would refuse it, instead of after waiting for the client's words.
-    const bool sender = command->starts_with("rsync --server --sender ");
-    if (settings.access == Access::kReadOnly && !sender)
-      refuse("sending to read-only server is not allowed");
-    if (settings.access == Access::kWriteOnly && sender)
-      refuse("reading from write-only server is not allowed");
+    if (std::optional<std::string> refusal =
+            DirectionRefusal(settings.access, command->starts_with("rsync --server --sender ")))
+      refuse(*refusal);
     std::vector<std::string> secluded_words;
     std::string composed;
     if (!ReadSecludedArgs(STDIN_FILENO, SecludedArgsLimits(), &secluded_words, &err) ||
@@ -246,8 +244,8 @@ int Run(int argc, char** argv) {
       refuse(err);
     if (list_modules) {
       // A key that may never read (-wo on its line) does not get the list either.
-      if (base.access == Access::kWriteOnly)
-        refuse("reading from write-only server is not allowed");
+      if (std::optional<std::string> refusal = DirectionRefusal(base.access, /*sender=*/true))
+        refuse(*refusal);
       // The top lists the modules and holds nothing else: read-only, whatever the module says,
       // and without the first module's option lists, which are about that module's files.
       settings.access = Access::kReadOnly;
@@ -441,9 +439,9 @@ int Run(int argc, char** argv) {
 
   // Logs the session as it starts, with the sandbox actually in force.
   auto log_accepted = [&](const SandboxReport& report) {
-    const std::string sandbox_state =
-        report.enforced ? "landlock-abi" + std::to_string(report.abi)
-                        : std::string(report.mount_view ? "namespaces" : "off");
+    const std::string sandbox_state = report.enforced
+                                          ? "landlock-abi" + std::to_string(report.abi)
+                                          : std::string(report.mount_view ? "namespaces" : "off");
     std::string details;
     if (!report.rights.empty()) details += " rights=" + report.rights;
     if (!report.warning.empty()) details += " warning=" + report.warning;

@@ -605,11 +605,19 @@ TEST_P(OptionPathPivot, ABackupDirPlantedAsASymlinkIsNotWrittenThrough) {
     Authorize({sandbox});
     CommandResult push =
         sshd_->Rsync(account_, {"-a", "-b", "--backup-dir=/bk", src_ + "/", Remote("/")});
-    // rsync 3.5.0 then stops at the backup ("keep_backup failed: ... Too many levels of
-    // symbolic links", exit 11) and leaves the file as it was; never does a backup leave DIR.
+    // rsync 3.5.0 then stops with exit 11 and leaves the file as it was; never does a backup
+    // leave DIR. Where it stops depends on how its receiver's steps interleave: at the backup
+    // ("keep_backup failed: ... Too many levels of symbolic links") or, seen on a CI machine, at
+    // the open of the new file through its pinned directory ("open \"/proc/self/fd/N/file.txt\":
+    // Too many levels of symbolic links"). Both are the planted link refused (ELOOP). Now and
+    // then the receiver's message is lost on the way (seen here: exit 11, empty stderr), so the
+    // text is checked when there is one; the exit code and the trees are checked always.
     if (push.exit_code != 0) {
       EXPECT_EQ(push.exit_code, 11) << push.Describe();
-      EXPECT_NE(push.err.find("keep_backup failed"), std::string::npos) << push.Describe();
+      if (!push.err.empty()) {
+        EXPECT_NE(push.err.find("Too many levels of symbolic links"), std::string::npos)
+            << push.Describe();
+      }
       EXPECT_EQ(ReadFile(data_ + "/file.txt"), "first\n");
     } else {
       EXPECT_EQ(ReadFile(data_ + "/file.txt"), "new version\n");
