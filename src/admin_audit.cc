@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -25,6 +26,7 @@
 #include "mount_view.h"
 #include "rsync_features.h"
 #include "sandbox.h"
+#include "snapshot_store.h"
 #include "syscall_filter.h"
 
 namespace rrsync {
@@ -273,6 +275,46 @@ std::string RrsyncModeName(const RrsyncCommand& cmd) {
   return mode;
 }
 
+// What each snapshot level protects against, in one line (README's levels table says more).
+const char* SnapshotLevelProtects(SnapshotLevel level) {
+  switch (level) {
+    case SnapshotLevel::kBtrfs:
+      return "earlier snapshots are read-only subvolumes outside rsync's view";
+    case SnapshotLevel::kOverlay:
+      return "earlier snapshots are outside rsync's view, latest its read-only lower layer";
+    case SnapshotLevel::kLinkDest:
+      break;
+  }
+  return "no kernel barrier: a hijacked rsync can change earlier snapshots";
+}
+
+// " (LEVEL: what it protects against)": the level rrsync would use for a push by `user` to
+// `real_dir` today, found as rrsync finds it (ChooseSnapshotLevel); "" when DIR is unknown.
+std::string SnapshotLevelText(const RrsyncCommand& cmd, const PasswdEntry& user,
+                              const std::string& real_dir) {
+  if (!cmd.snapshots || real_dir.empty()) return "";
+  UniqueFd dir_fd(open(real_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return "";
+  std::optional<std::string> latest;
+  std::string err;
+  if (!ReadLatestSnapshot(dir_fd.get(), &latest, &err))
+    return " (no level: " + Display(err) + "; rrsync refuses pushes)";
+  // The mount view is root's: rrsync as any other account runs at the link-dest level.
+  std::string no_view;
+  if (user.uid != 0) {
+    no_view = "not root";
+  } else if (cmd.sandbox == "off") {
+    no_view = "-sandbox=off";
+  } else if (!MountViewSupported(&no_view)) {
+    no_view = "no mount view: " + no_view;
+  }
+  std::string why;
+  const SnapshotLevel level =
+      ChooseSnapshotLevel(dir_fd.get(), latest, no_view.empty(), no_view, &why);
+  return std::string(" (") + SnapshotLevelName(level) + ": " + SnapshotLevelProtects(level) +
+         (why.empty() ? "" : "; " + Display(why)) + ")";
+}
+
 std::string FindInPath(const std::string& name) {
   // sshd's default PATH for the session; a forced command without a slash is looked up there.
   for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"}) {
@@ -338,8 +380,11 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
         "rrsync key (" + label +
             ") lacks restrict: the client can forward ports and the agent, and get a pty");
   }
+  std::string dir = cmd.dir.empty() || cmd.dir[0] == '/' ? cmd.dir : user.home + "/" + cmd.dir;
+  std::string real_dir = dir.empty() ? "" : RealPath(dir);
   Add(findings, AuditStatus::kPass, "key.mode", subject,
-      "rrsync key (" + label + ") mode: " + RrsyncModeName(cmd));
+      "rrsync key (" + label + ") mode: " + RrsyncModeName(cmd) +
+          SnapshotLevelText(cmd, user, cmd.config.empty() ? real_dir : ""));
 
   std::string binary = cmd.binary;
   if (binary.find('/') == std::string::npos) {
@@ -358,8 +403,6 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
     Add(findings, AuditStatus::kPass, "key.rrsync_path", subject, Display(binary) + " is root's");
   }
 
-  std::string dir = cmd.dir.empty() || cmd.dir[0] == '/' ? cmd.dir : user.home + "/" + cmd.dir;
-  std::string real_dir = dir.empty() ? "" : RealPath(dir);
   Config config;
   bool config_loaded = false;
   if (!cmd.config.empty()) {

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "btrfs_subvolume.h"
 #include "escape.h"
 #include "runner.h"
 #include "snapshot_names.h"
@@ -142,6 +143,14 @@ void MeasureTree(int dir_fd, const std::string& dir, SnapshotTree* tree) {
     tree->notes.push_back("cannot open: " + Errno(errno));
     return;
   }
+  bool read_only = false;
+  std::string ignored;
+  if (IsSubvolumeRoot(fd.get()))
+    tree->notes.push_back(
+        std::string(SubvolumeIsReadOnly(fd.get(), &read_only, tree->name, &ignored) && read_only
+                        ? "read-only"
+                        : "writable") +
+        " btrfs subvolume: extents it shares with other snapshots are counted in each");
   InodeTally tally;
   TallyTree(fd.get(), dir + "/" + EscapeAndShorten(tree->name, 300), st.st_dev, &tally,
             &tree->notes);
@@ -240,6 +249,24 @@ bool RemoveTree(int parent_fd, const std::string& name, const std::string& shown
     *err = "Failed to open \"" + shown + "\" (it must be a real directory)" +
            (fd.valid() ? std::string() : ": " + Errno(errno));
     return false;
+  }
+  if (IsSubvolumeRoot(fd.get())) {
+    // A snapshot made at the btrfs level: its read-only flag cleared and the subvolume destroyed
+    // whole. One the kernel will not destroy (a subvolume inside it: ENOTEMPTY) is emptied
+    // below like a directory, and its root removed by rmdir(2), a destroy for root.
+    fd.Reset();
+    std::string destroy_err;
+    if (DestroySubvolumeAt(parent_fd, name, shown, &destroy_err)) return true;
+    fd = OpenDirectoryAt(parent_fd, name.c_str());
+    if (!fd.valid()) {
+      *err = destroy_err;
+      return false;
+    }
+    bool read_only = false;
+    if (SubvolumeIsReadOnly(fd.get(), &read_only, shown, err) && read_only) {
+      *err = destroy_err;
+      return false;
+    }
   }
   std::vector<std::string> names;
   int error = 0;

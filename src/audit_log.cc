@@ -349,7 +349,7 @@ void AuditLog::Refused(const std::string& reason, const std::string& command) {
   Emit(LOG_WARNING, "refused", fields);
 }
 
-void AuditLog::Finished(int status, double seconds) {
+void AuditLog::Finished(int status, double seconds, const SnapshotOutcome* snapshot) {
   std::vector<Field> fields = FactFields();
   Field s{"status", std::to_string(status)};
   s.is_number = true;
@@ -359,6 +359,13 @@ void AuditLog::Finished(int status, double seconds) {
   d.is_number = true;
   fields.push_back(s);
   fields.push_back(d);
+  if (snapshot != nullptr) {
+    fields.push_back({"snapshot", snapshot->made.empty() ? "none" : snapshot->made});
+    fields.push_back({"snapshot_level", snapshot->level});
+    // The why may quote a path rsync chose (a merge failure names it): escaped and capped.
+    if (snapshot->made.empty())
+      fields.push_back({"snapshot_why", EscapeUntrusted(snapshot->why, kMaxLoggedValue)});
+  }
   Emit(status == 0 ? LOG_INFO : LOG_WARNING, "finished", fields);
 }
 

@@ -74,8 +74,15 @@ class AuditLog {
                 const std::vector<std::string>& argv);
   // The session is refused: why, and what the client asked for.
   void Refused(const std::string& reason, const std::string& command);
-  // rsync ended (only when rrsync waited for it): its exit status and how long it took.
-  void Finished(int status, double seconds);
+  // What became of a snapshot push (snapshot mode only): the snapshot made, or none and why.
+  struct SnapshotOutcome {
+    std::string level;  // "btrfs-subvolume", "overlay", "link-dest"
+    std::string made;   // the snapshot's name; "" when none was made
+    std::string why;  // when none: "rsync failed: ...", "merge failed: ...", "publish failed: ..."
+  };
+  // rsync ended (only when rrsync waited for it): its exit status and how long it took, and for
+  // a snapshot push (`snapshot` non-null) snapshot=NAME|none, snapshot_level and snapshot_why.
+  void Finished(int status, double seconds, const SnapshotOutcome* snapshot = nullptr);
 
  private:
   struct Field {

@@ -356,43 +356,58 @@ int Run(int argc, char** argv) {
     if (!RemoveIncomingLeftovers(snapshot_dir.get(), &removed, &err))
       refuse("snapshot mode: unable to remove what an earlier push left: " + err);
     for (const std::string& name : removed) snapshot_notes += " removed-leftover=" + name;
+    if (!SealLeftoverSnapshots(snapshot_dir.get(), &removed, &err))
+      refuse("snapshot mode: unable to seal what an earlier push left: " + err);
+    for (const std::string& name : removed) snapshot_notes += " sealed-leftover=" + name;
     if (!ReadLatestSnapshot(snapshot_dir.get(), &latest, &err)) refuse(err);
     snapshot_name = ChooseSnapshotName(snapshot_dir.get(), std::time(nullptr));
-    // The strongest level this session can have: the overlay needs the mount view (root, a
-    // kernel with the mount API, the sandbox on). -sandbox=require accepts nothing less.
-    std::string no_overlay;
+    // The strongest level this session can have: btrfs-subvolume and overlay both need the
+    // mount view (root, a kernel with the mount API, the sandbox on); btrfs-subvolume also DIR
+    // on btrfs and latest a read-only subvolume (or no latest). -sandbox=require accepts no
+    // level without the view.
+    std::string no_view;
     if (settings.sandbox == SandboxMode::kOff) {
-      no_overlay = "-sandbox=off";
-    } else if (!MountViewSupported(&no_overlay)) {
-      no_overlay = "no mount view: " + no_overlay;
+      no_view = "-sandbox=off";
+    } else if (!MountViewSupported(&no_view)) {
+      no_view = "no mount view: " + no_view;
     }
-    if (!no_overlay.empty()) {
-      if (settings.sandbox == SandboxMode::kRequire)
-        refuse("snapshot mode's overlay level is unavailable (" + no_overlay +
-               ") and -sandbox=require is set");
-      snapshot_level = SnapshotLevel::kLinkDest;
-    }
-    const bool want_overlay = snapshot_level == SnapshotLevel::kOverlay;
-    if (!CreateIncoming(snapshot_dir.get(), snapshot_name, latest, want_overlay, &incoming, &err))
+    std::string weaker_why;
+    snapshot_level =
+        ChooseSnapshotLevel(snapshot_dir.get(), latest, no_view.empty(), no_view, &weaker_why);
+    if (snapshot_level == SnapshotLevel::kLinkDest && settings.sandbox == SandboxMode::kRequire)
+      refuse("snapshot mode's overlay level is unavailable (" + weaker_why +
+             ") and -sandbox=require is set");
+    if (!CreateIncoming(snapshot_dir.get(), snapshot_name, latest, snapshot_level, &incoming, &err))
       refuse_snapshot("snapshot mode: " + err);
     // Where the overlay cannot be made (DIR on a filesystem overlayfs cannot use as its upper
     // layer), the push is refused rather than run at the weaker level behind the admin's back:
     // -sandbox=off asks for that level by name.
-    if (want_overlay && !MountSnapshotOverlay(incoming.lower.get(), incoming.tree.get(),
-                                              incoming.work.get(), &overlay, &err))
+    if (snapshot_level == SnapshotLevel::kOverlay &&
+        !MountSnapshotOverlay(incoming.lower.get(), incoming.tree.get(), incoming.work.get(),
+                              &overlay, &err))
       refuse_snapshot("snapshot mode: " + err +
                       " (-sandbox=off would run the weaker link-dest level)");
     snapshot_notes = std::string(" snapshots=") + SnapshotLevelName(snapshot_level) +
                      " snapshot=" + snapshot_name +
-                     (no_overlay.empty() ? "" : " snapshots-why=" + no_overlay) + snapshot_notes;
-    if (snapshot_level == SnapshotLevel::kOverlay) {
-      run_input.dir = input.dir + "/" + (latest ? *latest : incoming.name + "/empty");
-    } else {
-      run_input.dir = input.dir + "/" + incoming.name + "/tree";
-      if (latest) run_input.snapshot_link_dest = input.dir + "/" + *latest;
-      run_input.confine_root = input.dir;
-      if (chdir(run_input.dir.c_str()) != 0)
-        refuse_snapshot(std::string("unable to chdir to the new snapshot: ") + strerror(errno));
+                     (weaker_why.empty() ? "" : " snapshots-why=" + weaker_why) + snapshot_notes;
+    switch (snapshot_level) {
+      case SnapshotLevel::kOverlay:
+        run_input.dir = input.dir + "/" + (latest ? *latest : incoming.name + "/empty");
+        break;
+      case SnapshotLevel::kBtrfs:
+        // The tree already holds latest's files (copy-on-write): rsync works on it as on any
+        // DIR, and the view binds it alone in DIR's place.
+        run_input.dir = input.dir + "/" + incoming.name + "/tree";
+        if (chdir(run_input.dir.c_str()) != 0)
+          refuse_snapshot(std::string("unable to chdir to the new snapshot: ") + strerror(errno));
+        break;
+      case SnapshotLevel::kLinkDest:
+        run_input.dir = input.dir + "/" + incoming.name + "/tree";
+        if (latest) run_input.snapshot_link_dest = input.dir + "/" + *latest;
+        run_input.confine_root = input.dir;
+        if (chdir(run_input.dir.c_str()) != 0)
+          refuse_snapshot(std::string("unable to chdir to the new snapshot: ") + strerror(errno));
+        break;
     }
     decision = Decide(run_input, fs);
     if (decision.verdict != Verdict::kRunRsync) refuse_snapshot(decision.refusal);
@@ -403,8 +418,10 @@ int Run(int argc, char** argv) {
 
   CoerceCLocale();
   SandboxPlan plan;
-  // The overlay level: rsync's view has the overlay where the basis is, and only that.
-  plan.dir = snapshot_level == SnapshotLevel::kOverlay && snapshot_push ? run_input.dir : input.dir;
+  // The overlay level: rsync's view has the overlay where the basis is, and only that; the
+  // btrfs level: the new subvolume, and only that.
+  plan.dir =
+      snapshot_push && snapshot_level != SnapshotLevel::kLinkDest ? run_input.dir : input.dir;
   plan.dir_mount = overlay.get();
   plan.write = !request.sender;
   plan.devices = input.dir == "/";
@@ -495,22 +512,31 @@ int Run(int argc, char** argv) {
   // Snapshot mode: rsync and every process of its PID namespace have exited, so nothing writes
   // the incoming tree any more. Only a clean exit makes a snapshot; anything else leaves latest
   // as it was and removes the incoming tree (a killed rrsync leaves it to the next push).
+  AuditLog::SnapshotOutcome snapshot_outcome;
+  snapshot_outcome.level = SnapshotLevelName(snapshot_level);
   auto finish_snapshot = [&](int rsync_status) {
     // The overlay's last reference here: its layers are plain directories from now on.
     overlay.Reset();
     std::string failure;
+    const char* stage = "publish failed";
     if (rsync_status != 0) {
       failure = "rsync exited with status " + std::to_string(rsync_status);
+      stage = "rsync failed";
     } else if (snapshot_level == SnapshotLevel::kOverlay &&
                !MergeOverlayLayers(incoming, kMaxSnapshotDepth, &failure)) {
-      // failure says why
-    } else if (!PublishSnapshot(snapshot_dir.get(), &incoming, snapshot_name, &failure)) {
+      stage = "merge failed";
+    } else if (snapshot_level == SnapshotLevel::kBtrfs && !CheckBtrfsSnapshot(incoming, &failure)) {
+      stage = "seal failed";
+    } else if (!PublishSnapshot(snapshot_dir.get(), &incoming, snapshot_name, snapshot_level,
+                                &failure)) {
       // failure says why
     } else {
       log.Snapshot(host,
                    "made " + snapshot_name + " snapshots=" + SnapshotLevelName(snapshot_level));
+      snapshot_outcome.made = snapshot_name;
       return 0;
     }
+    snapshot_outcome.why = std::string(stage) + ": " + failure;
     std::string ignored;
     incoming = IncomingSnapshot{incoming.name, {}, {}, {}, {}};
     RemoveTreeAt(snapshot_dir.get(), incoming.name, &ignored);
@@ -525,7 +551,7 @@ int Run(int argc, char** argv) {
   if (snapshot_push) status = finish_snapshot(status);
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   log.Finished(host, status, took.count());
-  audit->Finished(status, took.count());
+  audit->Finished(status, took.count(), snapshot_push ? &snapshot_outcome : nullptr);
   listing.Remove();
   return status;
 }

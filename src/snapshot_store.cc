@@ -16,6 +16,7 @@
 #include <set>
 #include <string_view>
 
+#include "btrfs_subvolume.h"
 #include "snapshot_names.h"
 
 namespace rrsync {
@@ -193,6 +194,16 @@ bool RemoveTreeBelow(int parent_fd, const std::string& name, const std::string& 
   }
   if (depth > 4096) return Fail(err, "remove", path, ELOOP);
   UniqueFd dir(OpenDirAt(parent_fd, name));
+  if (dir.valid() && IsSubvolumeRoot(dir.get())) {
+    // A subvolume goes whole, its read-only flag cleared; one the kernel will not destroy (a
+    // nested subvolume: ENOTEMPTY) is emptied below and removed by rmdir(2), which btrfs
+    // turns into a destroy for root.
+    dir.Reset();
+    std::string destroy_err;
+    if (DestroySubvolumeAt(parent_fd, name, path, &destroy_err)) return true;
+    dir.Reset(OpenDirAt(parent_fd, name));
+    if (!dir.valid()) return Fail(err, "open", path, errno);
+  }
   if (!dir.valid()) {
     // A directory without search permission for an ordinary account: its own, so it may open it.
     if (errno != EACCES || st.st_uid != geteuid() ||
@@ -291,12 +302,45 @@ bool Merge(int lower, int upper, const std::string& path, int depth, int max_dep
 
 const char* SnapshotLevelName(SnapshotLevel level) {
   switch (level) {
+    case SnapshotLevel::kBtrfs:
+      return "btrfs-subvolume";
     case SnapshotLevel::kOverlay:
       return "overlay";
     case SnapshotLevel::kLinkDest:
       break;
   }
   return "link-dest";
+}
+
+SnapshotLevel ChooseSnapshotLevel(int dir_fd, const std::optional<std::string>& latest,
+                                  bool mount_view, const std::string& no_view, std::string* why) {
+  why->clear();
+  // Both kernel-held levels put rsync in a view where only the new snapshot is.
+  if (!mount_view) {
+    *why = no_view;
+    return SnapshotLevel::kLinkDest;
+  }
+  if (!OnBtrfs(dir_fd)) {
+    *why = "DIR is not on btrfs";
+    return SnapshotLevel::kOverlay;
+  }
+  if (!latest) return SnapshotLevel::kBtrfs;
+  // latest made at the overlay level is a plain directory of hard links: a btrfs snapshot
+  // needs a subvolume to start from, so the chain stays at the overlay level (and says so)
+  // until the admin converts latest (README, "Snapshot backups").
+  UniqueFd basis(OpenDirAt(dir_fd, *latest));
+  bool read_only = false;
+  std::string ignored;
+  if (!basis.valid() || !IsSubvolumeRoot(basis.get())) {
+    *why = "latest is a plain directory, not a btrfs subvolume";
+    return SnapshotLevel::kOverlay;
+  }
+  if (!SubvolumeIsReadOnly(basis.get(), &read_only, *latest, &ignored) || !read_only) {
+    // A writable latest is not one rrsync sealed: someone else may be writing it.
+    *why = "latest is a writable btrfs subvolume";
+    return SnapshotLevel::kOverlay;
+  }
+  return SnapshotLevel::kBtrfs;
 }
 
 bool ReadLatestSnapshot(int dir_fd, std::optional<std::string>* latest, std::string* err) {
@@ -356,8 +400,9 @@ std::string ChooseSnapshotName(int dir_fd, std::time_t start) {
 }
 
 bool CreateIncoming(int dir_fd, const std::string& snapshot_name,
-                    const std::optional<std::string>& latest, bool overlay,
+                    const std::optional<std::string>& latest, SnapshotLevel level,
                     IncomingSnapshot* incoming, std::string* err) {
+  const bool overlay = level == SnapshotLevel::kOverlay;
   incoming->name = std::string(kIncomingSnapshotPrefix) + snapshot_name;
   const std::string& name = incoming->name;
   // Private: nobody but this account looks into a push in progress.
@@ -365,6 +410,20 @@ bool CreateIncoming(int dir_fd, const std::string& snapshot_name,
   incoming->fd.Reset(OpenDirAt(dir_fd, name));
   if (!incoming->fd.valid()) return Fail(err, "open", name, errno);
   const int in = incoming->fd.get();
+  if (level == SnapshotLevel::kBtrfs) {
+    // The snapshot carries latest's root (mode, owner, times, xattrs) and every extent, shared
+    // until rsync writes: nothing to copy, and latest itself stays read-only throughout.
+    if (latest) {
+      incoming->lower.Reset(OpenDirAt(dir_fd, *latest));
+      if (!incoming->lower.valid()) return Fail(err, "open", *latest, errno);
+      if (!SnapshotSubvolume(incoming->lower.get(), in, "tree", err)) return false;
+    } else if (!CreateSubvolume(in, "tree", err)) {
+      return false;
+    }
+    incoming->tree.Reset(OpenDirAt(in, "tree"));
+    if (!incoming->tree.valid()) return Fail(err, "open", name + "/tree", errno);
+    return true;
+  }
   if (mkdirat(in, "tree", 0755) != 0) return Fail(err, "create", name + "/tree", errno);
   incoming->tree.Reset(OpenDirAt(in, "tree"));
   if (!incoming->tree.valid()) return Fail(err, "open", name + "/tree", errno);
@@ -409,12 +468,63 @@ bool MergeOverlayLayers(const IncomingSnapshot& incoming, int max_depth, std::st
   return SetTimes(upper, before, ".", err);
 }
 
+bool CheckBtrfsSnapshot(const IncomingSnapshot& incoming, std::string* err) {
+  const std::string tree = incoming.name + "/tree";
+  // rsync's view held the tree's root only; a subvolume made inside it (the system-call filter
+  // refuses btrfs's ioctls, so only a weaker filter would let one through) would stay writable
+  // under the read-only flag: that push makes no snapshot.
+  bool nested = false;
+  if (!HasNestedSubvolume(incoming.tree.get(), &nested, tree, err)) return false;
+  if (nested) {
+    *err = "Failed to seal \"" + tree + "\": it holds a subvolume of its own";
+    return false;
+  }
+  return true;
+}
+
+bool SealSnapshotSubvolume(int dir_fd, const std::string& name, std::string* err) {
+  UniqueFd snapshot(OpenDirAt(dir_fd, name));
+  if (!snapshot.valid()) return Fail(err, "open", name, errno);
+  if (!SetSubvolumeReadOnly(snapshot.get(), true, name, err)) return false;
+  // The flag lives in the subvolume's root item: synced before latest names the snapshot, so
+  // that a crash cannot leave latest on one that comes back writable.
+  if (syncfs(snapshot.get()) != 0) return Fail(err, "sync", name, errno);
+  return true;
+}
+
+bool SealLeftoverSnapshots(int dir_fd, std::vector<std::string>* sealed, std::string* err) {
+  sealed->clear();
+  if (!OnBtrfs(dir_fd)) return true;
+  std::vector<std::string> names;
+  if (!ListNames(dir_fd, ".", &names, err)) return false;
+  for (const std::string& name : SortedSnapshotNames(names)) {
+    UniqueFd snapshot(OpenDirAt(dir_fd, name));
+    bool read_only = true;
+    if (!snapshot.valid() || !IsSubvolumeRoot(snapshot.get()) ||
+        !SubvolumeIsReadOnly(snapshot.get(), &read_only, name, err) || read_only)
+      continue;
+    if (!SealSnapshotSubvolume(dir_fd, name, err)) return false;
+    sealed->push_back(name);
+  }
+  err->clear();
+  return true;
+}
+
 bool PublishSnapshot(int dir_fd, IncomingSnapshot* incoming, const std::string& snapshot_name,
-                     std::string* err) {
+                     SnapshotLevel level, std::string* err) {
   const int in = incoming->fd.get();
   // Never over an existing name: a snapshot, once made, is not replaced.
   if (renameat2(in, "tree", dir_fd, snapshot_name.c_str(), RENAME_NOREPLACE) != 0)
     return Fail(err, "rename the new snapshot to", snapshot_name, errno);
+  // btrfs refuses to rename a read-only subvolume (EROFS: its ".." changes), so the flag is
+  // set once the snapshot has its name and before latest names it; a snapshot it cannot seal
+  // is destroyed, never published writable.
+  if (level == SnapshotLevel::kBtrfs && !SealSnapshotSubvolume(dir_fd, snapshot_name, err)) {
+    std::string ignored;
+    incoming->tree.Reset();
+    DestroySubvolumeAt(dir_fd, snapshot_name, snapshot_name, &ignored);
+    return false;
+  }
   const std::string link(kLatestSnapshotLink);
   if (symlinkat(snapshot_name.c_str(), in, link.c_str()) != 0)
     return Fail(err, "create the link", incoming->name + "/" + link, errno);

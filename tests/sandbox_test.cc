@@ -442,7 +442,7 @@ TEST(EnterSandbox, RequireEnforcesOnThisKernel) {
       "abstract_unix_socket,signal; caps: " +
       std::string(geteuid() == 0 ? "chown,dac_override,dac_read_search,fowner,fsetid" : "none") +
       "; seccomp: deny-list of " + std::to_string(BuildSyscallFilter().denied_calls) +
-      " calls, 13 checked on their arguments, 8 ioctls; namespaces: none"))
+      " calls, 13 checked on their arguments, 8 ioctls and btrfs's; namespaces: none"))
       << o.rights;
 }
 

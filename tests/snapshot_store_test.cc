@@ -79,7 +79,9 @@ class MergeTest : public testing::Test {
     std::string err;
     ASSERT_TRUE(ReadLatestSnapshot(dir_fd_.get(), &latest, &err)) << err;
     ASSERT_EQ(latest, std::optional<std::string>(kS1));
-    ASSERT_TRUE(CreateIncoming(dir_fd_.get(), kS2, latest, true, &incoming_, &err)) << err;
+    ASSERT_TRUE(
+        CreateIncoming(dir_fd_.get(), kS2, latest, SnapshotLevel::kOverlay, &incoming_, &err))
+        << err;
     upper_ = dir_ + "/" + incoming_.name + "/tree";
   }
 
@@ -112,7 +114,8 @@ TEST_F(MergeTest, WhiteoutsOpaqueDirsAndOverlayXattrsBecomeAPlainTree) {
 
   std::string err;
   ASSERT_TRUE(Merge(&err)) << err;
-  ASSERT_TRUE(PublishSnapshot(dir_fd_.get(), &incoming_, kS2, &err)) << err;
+  ASSERT_TRUE(PublishSnapshot(dir_fd_.get(), &incoming_, kS2, SnapshotLevel::kOverlay, &err))
+      << err;
   const std::string s1 = dir_ + "/" + kS1, s2 = dir_ + "/" + kS2;
   EXPECT_EQ(fs::read_symlink(dir_ + "/latest").string(), kS2);
   EXPECT_FALSE(fs::exists(dir_ + "/" + incoming_.name));

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <linux/audit.h>
+#include <linux/btrfs.h>
 #include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -110,6 +111,18 @@ constexpr uint32_t kDeniedIoctls[] = {
     static_cast<uint32_t>(FITRIM),            static_cast<uint32_t>(FS_IOC_SETFSLABEL),
     static_cast<uint32_t>(TIOCSTI),           static_cast<uint32_t>(TIOCLINUX),
     static_cast<uint32_t>(TIOCCONS),          static_cast<uint32_t>(TIOCSETD),
+};
+
+// btrfs's ioctls (type 0x94) reach subvolumes by name or by id: a snapshot of another
+// subvolume into DIR, a subvolume made inside the new snapshot (which its read-only flag would
+// not cover), a flag changed, a subvolume destroyed, a balance, a device added or scrubbed.
+// rsync needs none of them; these three share the type but are the VFS's own calls on files
+// the caller opened for writing (copy-on-write clones and dedupe), and stay allowed.
+constexpr uint32_t kBtrfsIoctlType = static_cast<uint32_t>(BTRFS_IOCTL_MAGIC) << 8;
+constexpr uint32_t kVfsIoctlsOfBtrfsType[] = {
+    static_cast<uint32_t>(FICLONE),
+    static_cast<uint32_t>(FICLONERANGE),
+    static_cast<uint32_t>(FIDEDUPERANGE),
 };
 
 // setpriority, sched_setscheduler, sched_setparam, sched_setattr, sched_setaffinity, prlimit64,
@@ -264,6 +277,9 @@ SyscallFilter BuildSyscallFilter() {
   a.JumpIfEqual(__NR_ioctl, -1, A::kAllow);
   a.LoadArg(1);
   for (uint32_t cmd : kDeniedIoctls) a.JumpIfEqual(cmd, A::kDenyLabel, -1);
+  for (uint32_t cmd : kVfsIoctlsOfBtrfsType) a.JumpIfEqual(cmd, A::kAllow, -1);
+  a.And(0xff00);  // _IOC_TYPE
+  a.JumpIfEqual(kBtrfsIoctlType, A::kDenyLabel, A::kAllow);
 
   a.Place(A::kAllow);
   a.Return(SECCOMP_RET_ALLOW);
@@ -288,7 +304,8 @@ std::string DescribeSyscallFilter(const SyscallFilter& filter) {
   if (filter.program.empty()) return "not built for this architecture";
   return "deny-list of " + std::to_string(filter.denied_calls) + " calls, " +
          std::to_string(kArgumentChecked) + " checked on their arguments, " +
-         std::to_string(sizeof(kDeniedIoctls) / sizeof(kDeniedIoctls[0])) + " ioctls";
+         std::to_string(sizeof(kDeniedIoctls) / sizeof(kDeniedIoctls[0])) +
+         " ioctls and btrfs's";
 }
 
 }  // namespace rrsync
