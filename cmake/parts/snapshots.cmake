@@ -24,6 +24,12 @@ if(TARGET hostile_rsync)
     HOSTILE_RSYNC="$<TARGET_FILE:hostile_rsync>"
     RRSYNC_BINARY="$<TARGET_FILE:rrsync>")
   add_dependencies(rrsync_snapshot_hostile_tests hostile_rsync rrsync)
+  # prune on the btrfs level's read-only subvolumes (the admin part's binary, when built).
+  if(TARGET rrsync-admin)
+    target_compile_definitions(rrsync_snapshot_hostile_tests PRIVATE
+      RRSYNC_ADMIN_BINARY="$<TARGET_FILE:rrsync-admin>")
+    add_dependencies(rrsync_snapshot_hostile_tests rrsync-admin)
+  endif()
   gtest_discover_tests(rrsync_snapshot_hostile_tests DISCOVERY_TIMEOUT 60)
 endif()
 

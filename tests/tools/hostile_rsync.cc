@@ -29,7 +29,8 @@
 // DIR/devnull (char 1:3).
 //
 // A plan line "snapshot-attacks yes" (snapshot mode, -snapshots; with "older <abs path>", an
-// earlier snapshot that is not latest) replaces all of
+// earlier snapshot that is not latest, and "btrfs yes", btrfs's ioctls on the new subvolume)
+// replaces all of
 // the above with what a hijacked rsync would do to the earlier snapshots its push starts from
 // (SnapshotAttacks below); the plan is then also found beneath a --link-dest= argument, where
 // the link-dest level names latest.
@@ -38,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/btrfs.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/io_uring.h>
@@ -863,6 +865,17 @@ int AppendTo(const std::string& path) {
   return error;
 }
 
+// ioctl `request` on the working directory; -1 with errno set when it fails.
+int IoctlOnDot(unsigned long request, void* arg) {
+  int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = ioctl(fd, request, arg);
+  int error = errno;
+  close(fd);
+  errno = error;
+  return rc;
+}
+
 // Snapshot mode: the working directory is the new snapshot, seeded from latest (its files are
 // latest's at the overlay level, none at the link-dest level). Every change rsync could make to
 // a file it sees, the names of the earlier snapshots, and the overlay's own controls. What is
@@ -894,6 +907,42 @@ void SnapshotAttacks(int argc, char** argv) {
   Attempt("snap-immutable", [&] { return SetImmutable("trunc.txt"); });
   // The older snapshot by its absolute name (absent from the overlay level's view).
   Attempt("snap-append-older", [&] { return AppendTo(plan["older"] + "/inside.txt"); });
+  // The btrfs level (plan "btrfs yes"): the new snapshot is a subvolume, and btrfs's ioctls on
+  // it could reach others by name or id. Each with harmless arguments on the test's own loop
+  // image: its own flags set to what they are, a subvolume id that does not exist (0), a
+  // snapshot and a subvolume inside the new snapshot (which the seal would refuse).
+  if (plan["btrfs"] == "yes") {
+    Attempt("snap-btrfs-subvol-create", [&] {
+      struct btrfs_ioctl_vol_args args = {};
+      std::strcpy(args.name, "hostile-subvolume");
+      return Check(IoctlOnDot(BTRFS_IOC_SUBVOL_CREATE, &args));
+    });
+    Attempt("snap-btrfs-snap-create", [&] {
+      int self = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      struct btrfs_ioctl_vol_args_v2 args = {};
+      args.fd = self;
+      std::strcpy(args.name, "hostile-snapshot");
+      int error = Check(IoctlOnDot(BTRFS_IOC_SNAP_CREATE_V2, &args));
+      close(self);
+      return error;
+    });
+    Attempt("snap-btrfs-setflags", [&] {
+      uint64_t flags = 0;
+      if (IoctlOnDot(BTRFS_IOC_SUBVOL_GETFLAGS, &flags) != 0) return errno;
+      return Check(IoctlOnDot(BTRFS_IOC_SUBVOL_SETFLAGS, &flags));
+    });
+    Attempt("snap-btrfs-destroy-by-id", [&] {
+      struct btrfs_ioctl_vol_args_v2 args = {};
+      args.flags = BTRFS_SUBVOL_SPEC_BY_ID;
+      args.subvolid = 0;
+      return Check(IoctlOnDot(BTRFS_IOC_SNAP_DESTROY_V2, &args));
+    });
+    Attempt("snap-btrfs-defrag", [&] { return Check(IoctlOnDot(BTRFS_IOC_DEFRAG, nullptr)); });
+    Attempt("snap-btrfs-balance-progress", [&] {
+      struct btrfs_ioctl_balance_args args = {};
+      return Check(IoctlOnDot(BTRFS_IOC_BALANCE_PROGRESS, &args));
+    });
+  }
   // The link-dest level hands rsync latest's path: a write there is a write to latest.
   for (int i = 1; i < argc; ++i)
     if (strncmp(argv[i], "--link-dest=", 12) == 0)
