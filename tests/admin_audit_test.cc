@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_test_util.h"
+#include "mount_view.h"
 
 namespace rrsync {
 namespace {
@@ -124,8 +125,26 @@ TEST_F(AuditTest, EachKeyShowsItsMode) {
                        "bk: ~/.ssh/authorized_keys line 1: rrsync key (alice@laptop) mode: "
                        "read-only",
                        "bk: ~/.ssh/authorized_keys line 2: rrsync key (bob@desk) mode: "
-                       "write-only, snapshots"}))
+                       "write-only, snapshots (link-dest: no kernel barrier: a hijacked rsync "
+                       "can change earlier snapshots; not root)"}))
       << FormatAuditText(findings);
+}
+
+// Root's snapshot key gets the mount view: the overlay level on this ext4 DIR, said with why
+// not the btrfs one (the btrfs level itself: tests/snapshot_hostile_test.cc, through rrsync).
+TEST_F(AuditTest, SnapshotKeyNamesTheLevelRrsyncWouldUse) {
+  if (geteuid() != 0) GTEST_SKIP() << "the level as root needs root";
+  std::string no_view;
+  if (!MountViewSupported(&no_view)) GTEST_SKIP() << "no mount view here: " << no_view;
+  GoodSetup();
+  Keys("root", "restrict,command=\"" + std::string(RRSYNC_BINARY) + " -wo -snapshots " + dir_ +
+                   "/data\" " + kBob + "\n");
+  std::string mode;
+  for (const AuditFinding& f : Audit())
+    if (f.check == "key.mode" && f.subject.starts_with("root:")) mode = f.message;
+  EXPECT_EQ(mode,
+            "rrsync key (bob@desk) mode: write-only, snapshots (overlay: earlier snapshots are "
+            "outside rsync's view, latest its read-only lower layer; DIR is not on btrfs)");
 }
 
 TEST_F(AuditTest, BadSetupReportsEachProblem) {

@@ -1,9 +1,9 @@
 #include "audit_log.h"
 
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <pwd.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -198,6 +198,30 @@ TEST_F(AuditLogTest, SyslogLinesForAcceptedRefusedAndFinished) {
   EXPECT_EQ(SyslogMessage(lines[2], &priority),
             "finished client=192.0.2.7 port=50000 user=backup "
             "keys=['ssh-ed25519 SHA256:abc+/def'] module=logs status=23 seconds=1.500");
+}
+
+// Snapshot mode: the finished line names the snapshot made, or none and why (escaped).
+TEST_F(AuditLogTest, FinishedLineSaysWhatBecameOfTheSnapshot) {
+  SyslogCapture capture(tmp_ / "log.sock");
+  AuditLog log(Options());
+  log.set_facts(Facts());
+  AuditLog::SnapshotOutcome made{"btrfs-subvolume", "2026-12-02T020000Z", ""};
+  AuditLog::SnapshotOutcome none{"overlay", "", "merge failed: Failed to merge \"a\nb\""};
+  log.Finished(0, 2, &made);
+  log.Finished(1, 3, &none);
+  std::vector<std::string> lines = capture.Lines();
+  ASSERT_EQ(lines.size(), 2u);
+  int priority;
+  EXPECT_EQ(SyslogMessage(lines[0], &priority),
+            "finished client=192.0.2.7 port=50000 user=backup "
+            "keys=['ssh-ed25519 SHA256:abc+/def'] module=logs status=0 seconds=2.000 "
+            "snapshot=2026-12-02T020000Z snapshot_level=btrfs-subvolume");
+  EXPECT_EQ(SyslogMessage(lines[1], &priority),
+            "finished client=192.0.2.7 port=50000 user=backup "
+            "keys=['ssh-ed25519 SHA256:abc+/def'] module=logs status=1 seconds=3.000 "
+            "snapshot=none snapshot_level=overlay "
+            "snapshot_why='merge failed: Failed to merge \"a\\\\x0ab\"'");
+  EXPECT_EQ(priority, LOG_LOCAL3 | LOG_WARNING);
 }
 
 TEST_F(AuditLogTest, DefaultFacilityIsAuth) {

@@ -273,6 +273,40 @@ TEST_F(SnapshotE2e, ThreePushesMakeThreeSnapshotsSharingTheUnchangedFiles) {
   EXPECT_NE(log.find("snapshot made " + names[2] + " snapshots=overlay"), std::string::npos) << log;
 }
 
+// -H: a tree holding hard links, pushed twice (the second time with a changed file and one
+// more link to the group): each snapshot keeps the links (one inode within it), and the
+// earlier snapshot is unchanged.
+TEST_F(SnapshotE2e, HardLinksStayLinkedInEachSnapshot) {
+  Authorize({"-snapshots"});
+  MakeDir(src_ + "/sub");
+  Put(src_ + "/a", "linked\n");
+  ASSERT_EQ(link((src_ + "/a").c_str(), (src_ + "/sub/b").c_str()), 0);
+  Put(src_ + "/c", "version 1\n");
+  PushMakesSnapshot({"-H"});
+  ASSERT_EQ(Snapshots().size(), 1u);
+  const std::string first = data_ + "/" + Snapshots()[0];
+  EXPECT_EQ(Inode(first + "/a"), Inode(first + "/sub/b"));
+  EXPECT_NE(Inode(first + "/a"), Inode(first + "/c"));
+  const auto first_state = TreeState(first);
+
+  Put(src_ + "/c", "version 2, longer\n");
+  ASSERT_EQ(link((src_ + "/a").c_str(), (src_ + "/sub/e").c_str()), 0);
+  PushMakesSnapshot({"-H"});
+  ASSERT_EQ(Snapshots().size(), 2u);
+  const std::string second = data_ + "/" + Snapshots()[1];
+  EXPECT_EQ(Inode(second + "/a"), Inode(second + "/sub/b"));
+  EXPECT_EQ(Inode(second + "/a"), Inode(second + "/sub/e"));
+  struct stat st;
+  ASSERT_EQ(stat((second + "/a").c_str(), &st), 0);
+  EXPECT_GE(st.st_nlink, 3u);
+  EXPECT_EQ(ReadFile(second + "/c"), "version 2, longer\n");
+  EXPECT_EQ(ReadFile(second + "/sub/e"), "linked\n");
+  // The first snapshot: the same inodes, contents, modes and times, and no sub/e.
+  EXPECT_EQ(DiffTrees(first_state, TreeState(first)), "");
+  EXPECT_FALSE(fs::exists(first + "/sub/e"));
+  EXPECT_EQ(ReadFile(first + "/c"), "version 1\n");
+}
+
 TEST_F(SnapshotE2e, EmptyPushWithDeleteMakesAnEmptySnapshotAndKeepsTheEarlierOnes) {
   Authorize({"-snapshots"});
   MakeDir(src_ + "/d");
