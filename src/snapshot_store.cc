@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -105,7 +106,8 @@ bool GetXattr(int fd, const std::string& name, const std::string& path, std::str
 // directory. The ones measured on Linux 5.15 to 6.18 with redirect_dir=off, metacopy=off,
 // index=off are understood: origin (copied up), impure and uuid (bookkeeping), opaque ("y").
 // Anything else (a redirect, a metacopy, an xwhiteout) means layers this code cannot merge
-// faithfully: the snapshot fails rather than being made wrong.
+// faithfully: the snapshot fails rather than being made wrong. index=on adds nlink (the link
+// count of an indexed hard link), bookkeeping too.
 bool StripOverlayXattrs(int fd, const std::string& path, bool* opaque, std::string* err) {
   *opaque = false;
   std::vector<std::string> names;
@@ -122,7 +124,7 @@ bool StripOverlayXattrs(int fd, const std::string& path, bool* opaque, std::stri
         return false;
       }
       *opaque = true;
-    } else if (what != "origin" && what != "impure" && what != "uuid") {
+    } else if (what != "origin" && what != "impure" && what != "uuid" && what != "nlink") {
       *err = "Failed to merge \"" + path + "\": it carries " + name +
              ", which rrsync does not understand";
       return false;
@@ -223,10 +225,74 @@ bool RemoveTreeBelow(int parent_fd, const std::string& name, const std::string& 
   return true;
 }
 
+// overlayfs's index (index=on): for each lower hard link one of whose names was copied up, the
+// upper inode, linked in work/index under the hex of the lower inode's file handle (struct
+// ovl_fb: version, 0xfb, length, flags, handle type, 16 bytes of uuid, the handle's bytes).
+// The merge links the names the push left alone to that inode, as rsync saw them in its view.
+class OverlayIndex {
+ public:
+  // Reads work/index; an absent one is an empty index.
+  bool Load(int work, const std::string& path, std::string* err) {
+    index_.Reset(OpenDirAt(work, "index"));
+    if (!index_.valid()) return errno == ENOENT ? true : Fail(err, "open", path + "/index", errno);
+    std::vector<std::string> names;
+    if (!ListNames(index_.get(), path + "/index", &names, err)) return false;
+    for (const std::string& name : names) {
+      std::string bytes;
+      if (!Unhex(name, &bytes) || bytes.size() < 21 || static_cast<uint8_t>(bytes[1]) != 0xfb ||
+          static_cast<uint8_t>(bytes[2]) != bytes.size())
+        continue;  // not a file handle overlayfs wrote: never matches a lower inode
+      struct stat st;
+      // A whiteout (every name removed) or a directory index: no inode to link.
+      if (fstatat(index_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+          S_ISDIR(st.st_mode) || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
+        continue;
+      by_handle_[bytes.substr(4, 1) + bytes.substr(21)] = name;
+    }
+    return true;
+  }
+  bool empty() const { return by_handle_.empty(); }
+  int fd() const { return index_.get(); }
+  // The index entry of lower entry `name` in `lower`, or nullptr.
+  const std::string* Find(int lower, const std::string& name) const {
+    alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+    auto* handle = reinterpret_cast<struct file_handle*>(buf);
+    handle->handle_bytes = MAX_HANDLE_SZ;
+    int mount_id;
+    if (name_to_handle_at(lower, name.c_str(), handle, &mount_id, 0) != 0) return nullptr;
+    std::string key(1, static_cast<char>(handle->handle_type));
+    key.append(reinterpret_cast<const char*>(handle->f_handle), handle->handle_bytes);
+    auto it = by_handle_.find(key);
+    return it == by_handle_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  static bool Unhex(const std::string& text, std::string* out) {
+    if (text.size() % 2 != 0) return false;
+    out->clear();
+    for (size_t i = 0; i < text.size(); i += 2) {
+      int value = 0;
+      for (char c : {text[i], text[i + 1]}) {
+        value <<= 4;
+        if (c >= '0' && c <= '9')
+          value |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+          value |= c - 'a' + 10;
+        else
+          return false;
+      }
+      out->push_back(static_cast<char>(value));
+    }
+    return true;
+  }
+  UniqueFd index_;
+  std::map<std::string, std::string> by_handle_;  // handle type + bytes -> index entry
+};
+
 // Merges lower directory `lower` (-1: none) into upper directory `upper`, which becomes the
 // plain directory (see MergeOverlayLayers). `path` names `upper` relative to the snapshot.
 bool Merge(int lower, int upper, const std::string& path, int depth, int max_depth,
-           std::string* err) {
+           const OverlayIndex& index, std::string* err) {
   if (depth > max_depth) {
     *err = "Failed to merge \"" + path + "\": deeper than " + std::to_string(max_depth) +
            " directories";
@@ -262,7 +328,8 @@ bool Merge(int lower, int upper, const std::string& path, int depth, int max_dep
       if (!sub_lower.valid() && errno != ENOENT && errno != ENOTDIR)
         return Fail(err, "open the earlier", child, errno);
     }
-    if (!Merge(sub_lower.get(), sub_upper.get(), child, depth + 1, max_depth, err)) return false;
+    if (!Merge(sub_lower.get(), sub_upper.get(), child, depth + 1, max_depth, index, err))
+      return false;
     // The entries linked in changed its times: they are the ones rsync left.
     if (!SetTimes(sub_upper.get(), before, child, err)) return false;
   }
@@ -276,6 +343,15 @@ bool Merge(int lower, int upper, const std::string& path, int depth, int max_dep
     if (fstatat(lower, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return Fail(err, "stat the earlier", child, errno);
     if (!S_ISDIR(st.st_mode)) {
+      // A name of a lower hard link another name of which was copied up: in rsync's view it was
+      // that upper inode (a link -H added to the group), so it stays one with it.
+      const std::string* indexed =
+          st.st_nlink > 1 && !index.empty() ? index.Find(lower, name) : nullptr;
+      if (indexed != nullptr) {
+        if (linkat(index.fd(), indexed->c_str(), upper, name.c_str(), 0) != 0)
+          return Fail(err, "link the hard-linked", child, errno);
+        continue;
+      }
       // Unchanged: the same inode as in the earlier snapshot (a symlink itself, not its target).
       if (linkat(lower, name.c_str(), upper, name.c_str(), 0) != 0)
         return Fail(err, "link the unchanged", child, errno);
@@ -286,7 +362,8 @@ bool Merge(int lower, int upper, const std::string& path, int depth, int max_dep
     UniqueFd sub_lower(OpenDirAt(lower, name));
     if (!sub_upper.valid()) return Fail(err, "open", child, errno);
     if (!sub_lower.valid()) return Fail(err, "open the earlier", child, errno);
-    if (!Merge(sub_lower.get(), sub_upper.get(), child, depth + 1, max_depth, err)) return false;
+    if (!Merge(sub_lower.get(), sub_upper.get(), child, depth + 1, max_depth, index, err))
+      return false;
     // Owner before mode (chown clears set-id bits), xattrs (ACLs) after the mode, times last.
     if (fchown(sub_upper.get(), st.st_uid, st.st_gid) != 0)
       return Fail(err, "set the owner of", child, errno);
@@ -464,7 +541,10 @@ bool MergeOverlayLayers(const IncomingSnapshot& incoming, int max_depth, std::st
     if (err->empty()) return Fail(err, "open", incoming.name + "/tree", errno);
     return false;
   }
-  if (!Merge(opaque ? -1 : incoming.lower.get(), upper, "", 0, max_depth, err)) return false;
+  OverlayIndex index;
+  if (incoming.work.valid() && !index.Load(incoming.work.get(), incoming.name + "/work", err))
+    return false;
+  if (!Merge(opaque ? -1 : incoming.lower.get(), upper, "", 0, max_depth, index, err)) return false;
   return SetTimes(upper, before, ".", err);
 }
 

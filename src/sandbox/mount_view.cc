@@ -436,7 +436,7 @@ bool MountSnapshotOverlay(int lower, int upper, int work, UniqueFd* mount, std::
   auto by_fd = [](int fd) { return "/proc/self/fd/" + std::to_string(fd); };
   const std::pair<const char*, std::string> options[] = {
       {"lowerdir", by_fd(lower)}, {"upperdir", by_fd(upper)}, {"workdir", by_fd(work)},
-      {"redirect_dir", "off"},    {"metacopy", "off"},        {"index", "off"},
+      {"redirect_dir", "off"},    {"metacopy", "off"},        {"index", "on"},
   };
   for (const auto& [key, value] : options) {
     if (syscall(SYS_fsconfig, fs.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) != 0)
