@@ -12,10 +12,13 @@
 //
 // The snapshot case (issue 13): a push of the 20,000 files with 1 % of them changed into
 // rrsync -snapshots, against a plain forced `rsync --server --link-dest=../latest` into a fresh
-// directory, each against its own DIR that holds the previous version.
+// directory, each against its own DIR that holds the previous version. On tmpfs that is the
+// overlay level; `--only snapshot-btrfs` (also run with no --only, when mkfs.btrfs and loop
+// devices are there) puts both DIRs on a btrfs loop image in /dev/shm, where rrsync runs the
+// btrfs-subvolume level.
 //
-// Usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big|snapshot]   (root: sshd switches
-// users)
+// Usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big|snapshot|snapshot-btrfs]
+// (root: sshd switches users)
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -29,10 +32,10 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <stdexcept>
 #include <sstream>
-#include <thread>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sshd_harness.h"
@@ -153,14 +156,15 @@ class Bench {
 
     std::mt19937_64 rng(42);
     std::fprintf(stderr, "making 20,000 small files%s in %s\n",
-                 only_ == "snapshot" || only_ == "small" ? "" : " and a 1 GiB file", data_.c_str());
+                 only_.starts_with("snapshot") || only_ == "small" ? "" : " and a 1 GiB file",
+                 data_.c_str());
     for (int d = 0; d < 100; ++d) {
       const std::string dir = data_ + "/small/d" + std::to_string(d);
       fs::create_directories(dir);
       for (int f = 0; f < 200; ++f)
         WriteBytes(dir + "/f" + std::to_string(f), RandomBytes(rng, 1024 + rng() % 3072));
     }
-    if (only_ == "snapshot" || only_ == "small") return;  // no 1 GiB file for these
+    if (only_.starts_with("snapshot") || only_ == "small") return;  // no 1 GiB file for these
     fs::create_directories(data_ + "/big");
     // 1 MiB of random bytes 1024 times: a fresh transfer has no basis file, so rsync sends it
     // all as literal data whatever its content (no -z).
@@ -169,6 +173,7 @@ class Bench {
 
   ~Bench() {
     std::error_code ec;
+    if (!btrfs_.empty()) Run(root_, {"umount", btrfs_});
     if (!data_.empty()) fs::remove_all(data_, ec);
   }
 
@@ -183,7 +188,22 @@ class Bench {
       RunCase(set, /*push=*/true);
       RunCase(set, /*push=*/false);
     }
-    if (only_.empty() || only_ == "snapshot") RunSnapshotCase();
+    if (only_.empty() || only_ == "snapshot") RunSnapshotCase(data_, "20,000 files 1% snapshot");
+    if (only_.empty() || only_ == "snapshot-btrfs") {
+      // A btrfs of its own on a loop image in tmpfs, so that the disk does not decide it either.
+      const std::string image = data_ + "/btrfs.img", mnt = data_ + "/btrfs";
+      fs::create_directories(mnt);
+      CommandResult r = Run(root_, {"truncate", "-s", "2G", image});
+      if (r.exit_code == 0) r = Run(root_, {"mkfs.btrfs", "-q", image});
+      if (r.exit_code == 0) r = Run(root_, {"mount", "-t", "btrfs", "-o", "loop", image, mnt});
+      if (r.exit_code != 0) {
+        std::printf("%-24s skipped: no btrfs loop image here (%s)\n", "20,000 files 1% btrfs",
+                    r.err.c_str());
+        return;
+      }
+      btrfs_ = mnt;
+      RunSnapshotCase(mnt, "20,000 files 1% btrfs");
+    }
   }
 
  private:
@@ -231,13 +251,15 @@ class Bench {
     // The server's DIR: for a push an empty dir, for a pull the source itself.
     const std::string server_dir = push ? dest : src;
     lines_.clear();
-    const std::string plain_command = push
-        ? "rsync --server -logDtpre.iLsfxCIvu . " + dest + "/"
-        : "rsync --server --sender -logDtpre.iLsfxCIvu . " + src + "/";
+    const std::string plain_command =
+        push ? "rsync --server -logDtpre.iLsfxCIvu . " + dest + "/"
+             : "rsync --server --sender -logDtpre.iLsfxCIvu . " + src + "/";
     std::vector<Contender> contenders = {
-        {"rrsync -sandbox=require", NewKey(rrsync_ + " -sandbox=require " + (push ? "" : "-ro ") + server_dir)},
+        {"rrsync -sandbox=require",
+         NewKey(rrsync_ + " -sandbox=require " + (push ? "" : "-ro ") + server_dir)},
         // Without the sandbox: tells the sandbox's share from the rest of rrsync's.
-        {"rrsync -sandbox=off", NewKey(rrsync_ + " -sandbox=off " + (push ? "" : "-ro ") + server_dir)},
+        {"rrsync -sandbox=off",
+         NewKey(rrsync_ + " -sandbox=off " + (push ? "" : "-ro ") + server_dir)},
         {"plain command=rsync", NewKey(plain_command)},
     };
     const size_t plain_index = contenders.size() - 1;
@@ -252,12 +274,13 @@ class Bench {
         std::error_code ec;
         fs::remove_all(dest, ec);
         fs::create_directories(dest);
-        std::vector<std::string> args = push
-            ? std::vector<std::string>{"-a", src + "/", sshd_->Alias() + ":/"}
-            : std::vector<std::string>{"-a", sshd_->Alias() + ":/", dest + "/"};
+        std::vector<std::string> args =
+            push ? std::vector<std::string>{"-a", src + "/", sshd_->Alias() + ":/"}
+                 : std::vector<std::string>{"-a", sshd_->Alias() + ":/", dest + "/"};
         double cpu = 0;
         double s = TimeOne(who.key, args, &cpu);
-        if (Count(dest) != expected) Fail(label + ": " + who.name + " transferred a different tree");
+        if (Count(dest) != expected)
+          Fail(label + ": " + who.name + " transferred a different tree");
         if (run > 0) {
           times[(c + static_cast<size_t>(run)) % contenders.size()].push_back(s);
           cpus[(c + static_cast<size_t>(run)) % contenders.size()].push_back(cpu);
@@ -281,9 +304,9 @@ class Bench {
 
   // 20,000 files, 1 % changed before each run: rrsync -snapshots (the overlay level, and the
   // merge after rsync exits) against a plain forced rsync with --link-dest into a fresh dir.
-  void RunSnapshotCase() {
+  void RunSnapshotCase(const std::string& base, const char* label) {
     const std::string src = data_ + "/small";
-    const std::string snap_dir = data_ + "/snapshots", plain_dir = data_ + "/plain";
+    const std::string snap_dir = base + "/snapshots", plain_dir = base + "/plain";
     std::error_code ec;
     for (const std::string& d : {snap_dir, plain_dir}) {
       fs::remove_all(d, ec);
@@ -332,10 +355,9 @@ class Bench {
     const double plain = Median(times[1]), plain_cpu = Median(cpus[1]);
     for (size_t c = 0; c < 2; ++c) {
       const double m = Median(times[c]), mc = Median(cpus[c]);
-      std::printf("%-24s %-24s %9.3f %7.3f %6.3fx %10.3f %6.3fx\n", "20,000 files 1% snapshot",
-                  contenders[c].name.c_str(), m,
-                  *std::min_element(times[c].begin(), times[c].end()), m / plain, mc,
-                  mc / plain_cpu);
+      std::printf(
+          "%-24s %-24s %9.3f %7.3f %6.3fx %10.3f %6.3fx\n", label, contenders[c].name.c_str(), m,
+          *std::min_element(times[c].begin(), times[c].end()), m / plain, mc, mc / plain_cpu);
     }
     std::fflush(stdout);
     fs::remove_all(snap_dir, ec);
@@ -348,6 +370,7 @@ class Bench {
   Account root_;
   std::string rrsync_;
   std::string data_;
+  std::string btrfs_;  // the loop-mounted btrfs of the btrfs snapshot case, while mounted
   std::vector<std::string> lines_;
   int next_key_ = 0;
   pid_t listener_ = -1;
@@ -360,24 +383,29 @@ int main(int argc, char** argv) {
   int runs = 5;
   std::string only;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) runs = 2;
-    else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--quick") == 0)
+      runs = 2;
+    else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
              (std::strcmp(argv[i + 1], "small") == 0 || std::strcmp(argv[i + 1], "big") == 0 ||
-              std::strcmp(argv[i + 1], "snapshot") == 0))
+              std::strcmp(argv[i + 1], "snapshot") == 0 ||
+              std::strcmp(argv[i + 1], "snapshot-btrfs") == 0))
       only = argv[++i];
     else {
       std::fprintf(stderr,
-                   "usage: rrsync_e2e_bench [--quick] [--runs N] [--only small|big|snapshot]\n");
+                   "usage: rrsync_e2e_bench [--quick] [--runs N] "
+                   "[--only small|big|snapshot|snapshot-btrfs]\n");
       return 2;
     }
   }
   try {
     rrsync::e2e::Bench bench(runs, only);
     bench.Setup();
-    std::printf("# %d timed runs per contender (plus one warm-up), alternating; ratio = median / plain;\n"
-              "# CPU = user+system of the rsync client and of every server-side process\n",
-                runs);
+    std::printf(
+        "# %d timed runs per contender (plus one warm-up), alternating; ratio = median / plain;\n"
+        "# CPU = user+system of the rsync client and of every server-side process\n",
+        runs);
     bench.RunAll();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rrsync_e2e_bench: %s\n", e.what());

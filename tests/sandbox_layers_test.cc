@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <linux/reboot.h>
 #include <sched.h>
+#include <linux/btrfs.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -204,6 +205,13 @@ const Probe kRefused[] = {
      }},
     {"ioctl-fithaw", [] { return Errno(syscall(SYS_ioctl, 0, FITHAW, 0)); }},
     {"ioctl-setfslabel", [] { return Errno(syscall(SYS_ioctl, 0, FS_IOC_SETFSLABEL, 0)); }},
+    // btrfs's, by type (0x94): on fd 0, no btrfs, so without the filter they fail with ENOTTY.
+    {"ioctl-btrfs-subvol-create",
+     [] { return Errno(syscall(SYS_ioctl, 0, BTRFS_IOC_SUBVOL_CREATE, 0)); }},
+    {"ioctl-btrfs-subvol-setflags",
+     [] { return Errno(syscall(SYS_ioctl, 0, BTRFS_IOC_SUBVOL_SETFLAGS, 0)); }},
+    {"ioctl-btrfs-snap-destroy-v2",
+     [] { return Errno(syscall(SYS_ioctl, 0, BTRFS_IOC_SNAP_DESTROY_V2, 0)); }},
     {"shmget", [] { return Errno(syscall(SYS_shmget, 0, 0, 0)); }},
     {"mq_open", [] { return Errno(syscall(SYS_mq_open, "", 0, 0, nullptr)); }},
 };
