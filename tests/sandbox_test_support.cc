@@ -278,7 +278,7 @@ std::map<std::string, std::string> ParseHostile(const std::string& out,
   std::istringstream lines(out);
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.starts_with("pin-list ")) {
+    if (line.starts_with("pin-list ") || line.starts_with("pin-walk ")) {
       if (pins) pins->push_back(line);
       continue;
     }
@@ -295,7 +295,7 @@ std::map<std::string, std::string> ParseHostileOutcomes(const std::string& out) 
   std::istringstream lines(out);
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.starts_with("pin-list ")) continue;
+    if (line.starts_with("pin-list ") || line.starts_with("pin-walk ")) continue;
     size_t space = line.find(' ');
     if (space != std::string::npos) results[line.substr(0, space)] = line.substr(space + 1);
   }

@@ -161,7 +161,7 @@ bool LandlockRuleset::Create(const LandlockAccess& handled, std::string* err) {
   return true;
 }
 
-bool LandlockRuleset::AllowPath(const std::string& path, uint64_t access, std::string* err) {
+bool LandlockRuleset::AllowPath(const std::string& path, uint64_t access, std::string* err) const {
   access &= handled_.fs;
   if (access == 0) return true;
   int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
@@ -174,7 +174,8 @@ bool LandlockRuleset::AllowPath(const std::string& path, uint64_t access, std::s
   return ok;
 }
 
-bool LandlockRuleset::AllowFd(int fd, const std::string& name, uint64_t access, std::string* err) {
+bool LandlockRuleset::AllowFd(int fd, const std::string& name, uint64_t access,
+                              std::string* err) const {
   access &= handled_.fs;
   if (access == 0) return true;
   struct stat st;

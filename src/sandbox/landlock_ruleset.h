@@ -101,11 +101,11 @@ class LandlockRuleset {
   // Allows `access` (masked with the handled set) beneath `path`, following symlinks: the rule
   // binds to the inode the path names now. A file that is not a directory keeps only the file
   // rights. An `access` that masks down to nothing adds no rule.
-  bool AllowPath(const std::string& path, uint64_t access, std::string* err);
+  bool AllowPath(const std::string& path, uint64_t access, std::string* err) const;
 
   // AllowPath for what descriptor `fd` holds (a mount that has no path yet: snapshot mode's
   // overlay); `name` is for messages.
-  bool AllowFd(int fd, const std::string& name, uint64_t access, std::string* err);
+  bool AllowFd(int fd, const std::string& name, uint64_t access, std::string* err) const;
 
   // The ruleset's descriptor (close-on-exec), for landlock_restrict_self: the calling thread and
   // everything it execs are confined to the ruleset with handled().restrict_flags. The kernel

@@ -66,9 +66,9 @@ std::string DescribeMissing(const LandlockAccess& wanted, const LandlockAccess& 
 }
 
 std::string FilterError(int error) {
-  return error < 0 ? "Failed to install the system-call filter: not built for this architecture"
-                   : std::string("Failed to install the system-call filter: ") +
-                         std::strerror(error);
+  return error < 0
+             ? "Failed to install the system-call filter: not built for this architecture"
+             : std::string("Failed to install the system-call filter: ") + std::strerror(error);
 }
 
 }  // namespace
@@ -145,7 +145,9 @@ std::vector<SandboxRule> RulesFor(const SandboxPlan& plan, const RuntimeFiles& r
 bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err) {
   rules->clear();
   RuntimeFiles runtime;
-  if (!CheckPlanPaths(plan, err) || !FindRuntimeFiles(plan.rsync_path, plan.wrapper_exec, &runtime, err)) return false;
+  if (!CheckPlanPaths(plan, err) ||
+      !FindRuntimeFiles(plan.rsync_path, plan.wrapper_exec, &runtime, err))
+    return false;
   *rules = RulesFor(plan, runtime);
   return true;
 }
@@ -212,8 +214,8 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
     return false;
   } else if (plan.use_namespaces && geteuid() == 0) {
     if (require) {
-      *err = "the mount namespace layer is unavailable (" + no_view +
-             ") and -sandbox=require is set";
+      *err =
+          "the mount namespace layer is unavailable (" + no_view + ") and -sandbox=require is set";
       return false;
     }
     AddWarning(&st.report, "no mount view (" + no_view + "): names outside DIR stay visible");
@@ -236,7 +238,8 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
   bool runtime_found = false;
   auto find_runtime = [&]() {
     if (!runtime_found)
-      runtime_found = CheckPlanPaths(plan, err) && FindRuntimeFiles(plan.rsync_path, plan.wrapper_exec, &runtime, err);
+      runtime_found = CheckPlanPaths(plan, err) &&
+                      FindRuntimeFiles(plan.rsync_path, plan.wrapper_exec, &runtime, err);
     return runtime_found;
   };
 
@@ -279,9 +282,9 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
                missing + ") and -sandbox=require is set";
         return false;
       }
-      AddWarning(&st.report, "Landlock ABI " + std::to_string(abi) + " lacks " + missing +
-                                 (others_hold ? ": the other layers hold those"
-                                              : ": those stay unrestricted"));
+      AddWarning(&st.report,
+                 "Landlock ABI " + std::to_string(abi) + " lacks " + missing +
+                     (others_hold ? ": the other layers hold those" : ": those stay unrestricted"));
     }
     if (!find_runtime()) return false;
     const std::vector<SandboxRule> rules = RulesFor(plan, runtime);
@@ -319,12 +322,27 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
 bool EnterSandboxView(const PreparedSandbox& prepared, int dir_fd, std::string* err) {
   const PreparedSandbox::State& st = *prepared.state_;
   if (!st.mount_view) return true;
-  return EnterMountView(st.view, dir_fd, err);
+  if (!EnterMountView(st.view, dir_fd, err)) return false;
+  // rsync 3.5.0 resolves a path under --confine-root, a /proc/self/fd/N pin included, by opening
+  // "/" and every directory on the way O_RDONLY (syscall.c's ona_open; 3.5.1 and Debian's 3.5.0
+  // use O_PATH, which Landlock does not check): without READ_DIR there, a push into a pinned
+  // subdirectory fails with "change_dir#1 ... Permission denied" and merge files are silently
+  // skipped. Only in the view: its root holds nothing but DIR, rsync's own files and its /proc,
+  // so listing it names only what rrsync put there. Never without the view, where "/" is the
+  // host's: such a walk then fails, and says so (docs/SANDBOX.md).
+  return !st.landlock || st.ruleset.AllowPath("/", kFsReadDir, err);
 }
 
 // The steps of ApplySandboxSyscalls that can fail (SandboxApplyOutcome::failed_step).
-enum ApplyStep { kApplied = 0, kNotPrepared, kThreads, kCapabilities, kNoNewPrivs, kRestrict,
-                 kFilter };
+enum ApplyStep {
+  kApplied = 0,
+  kNotPrepared,
+  kThreads,
+  kCapabilities,
+  kNoNewPrivs,
+  kRestrict,
+  kFilter
+};
 
 void ApplySandboxSyscalls(const PreparedSandbox& prepared, SandboxApplyOutcome* outcome) {
   const PreparedSandbox::State& st = *prepared.state_;
@@ -430,8 +448,9 @@ bool DescribeSandboxOutcome(const PreparedSandbox& prepared, const SandboxApplyO
   report->enforced = true;
   report->rights = "landlock abi " + std::to_string(report->abi) + "; dir " + st.plan.dir + ": " +
                    FsAccessNames(DirAccessForPlan(st.plan) & handled.fs) + "; " +
-                   std::to_string(st.rule_count - 1) +
-                   " rules for rsync's own files; handled fs: " + FsAccessNames(handled.fs) +
+                   std::to_string(st.rule_count - 1) + " rules for rsync's own files" +
+                   (st.mount_view ? "; view /: read_dir" : "") +
+                   "; handled fs: " + FsAccessNames(handled.fs) +
                    "; denied net: " + NetAccessNames(handled.net) +
                    "; scoped: " + ScopeNames(handled.scoped) + layers;
   return true;

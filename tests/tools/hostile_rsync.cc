@@ -145,6 +145,71 @@ int ListDir(const std::string& path) {
   return error;
 }
 
+// Opens `path` the way rsync 3.5.0 resolves a path under --confine-root (syscall.c's ona_open):
+// "/" first, then every component O_RDONLY | O_DIRECTORY | O_NOFOLLOW, a symlink (the
+// /proc/self/fd/N magic link too) read and spliced back in, an absolute target restarting at "/".
+// O_RDONLY, not O_PATH (3.5.1 and Debian's 3.5.0 use O_PATH): Landlock checks READ_DIR on each.
+int OpenLikeRsync350(const std::string& path) {
+  std::string rest = path;
+  int dfd = -1;
+  int error = 0;
+  for (int links = 0; error == 0;) {
+    if (rest.starts_with("/")) {
+      if (dfd >= 0) close(dfd);
+      dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0) return errno;
+      size_t start = rest.find_first_not_of('/');
+      rest = start == std::string::npos ? "" : rest.substr(start);
+    }
+    if (rest.empty()) break;
+    size_t slash = rest.find('/');
+    std::string comp = rest.substr(0, slash);
+    rest = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    struct stat st;
+    if (fstatat(dfd, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      error = errno;
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat(dfd, comp.c_str(), target, sizeof(target) - 1);
+      if (n < 0)
+        error = errno;
+      else if (++links > 40)
+        error = ELOOP;
+      else
+        rest = std::string(target, n) + (rest.empty() ? "" : "/" + rest);
+    } else {
+      int next = openat(dfd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (next < 0) {
+        error = errno;
+      } else {
+        close(dfd);
+        dfd = next;
+      }
+    }
+  }
+  if (dfd >= 0) close(dfd);
+  return error;
+}
+
+// In the mount view /tmp is the view's own directory, listable once "/" may be read (rsync
+// 3.5.0's walk needs it: see OpenLikeRsync350). What must not be there is any name but the
+// first component of DIR's path below /tmp: a host name would be an escape. Returns 0 when one
+// is found (or, outside the view, when /tmp can be listed at all), else the errno that says it
+// is not there (ENOENT, which the view's denials use).
+int ListTmp(const std::string& dir) {
+  if (!in_mount_view) return ListDir("/tmp");
+  DIR* d = opendir("/tmp");
+  if (d == nullptr) return errno;
+  std::string own = dir.starts_with("/tmp/") ? dir.substr(5, dir.find('/', 5) - 5) : "";
+  int error = ENOENT;
+  while (dirent* entry = readdir(d)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != ".." && name != own) error = 0;
+  }
+  closedir(d);
+  return error;
+}
+
 int UdpSend(int port) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return errno;
@@ -972,6 +1037,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (strncmp(argv[i], "/proc/self/fd/", 14) == 0)
       Attempt(std::string("pin-list ") + argv[i], [&] { return ListDir(argv[i]); });
+  // ... also for rsync 3.5.0's own resolution, in the mount view (without the view "/" is the
+  // host's and stays unreadable: that walk fails there, see docs/SANDBOX.md).
+  if (in_mount_view)
+    for (int i = 1; i < argc; ++i)
+      if (strncmp(argv[i], "/proc/self/fd/", 14) == 0)
+        Attempt(std::string("pin-walk ") + argv[i], [&] { return OpenLikeRsync350(argv[i]); });
 
   // Legitimate in every direction.
   Attempt("read-inside", [&] { return ReadAll(in); });
@@ -1002,7 +1073,7 @@ int main(int argc, char** argv) {
   Attempt("list-outside", [&] { return ListDir(out); });
   Attempt("read-shadow", [&] { return ReadAll("/etc/shadow"); });
   Attempt("list-root-home", [&] { return ListDir("/root"); });
-  Attempt("list-tmp", [&] { return ListDir("/tmp"); });
+  Attempt("list-tmp", [&] { return ListTmp(dir); });
   Attempt("read-proc-fd", [&] {
     // O_PATH opens are not checked by Landlock; re-opening one for reading must be.
     int path_fd = open((out + "/secret").c_str(), O_PATH | O_CLOEXEC);
