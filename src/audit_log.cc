@@ -1,12 +1,10 @@
 #include "audit_log.h"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -130,86 +128,7 @@ std::string ReadUserAuthFile(const char* path) {
   return text.substr(0, kMaxAuthInfoBytes);
 }
 
-namespace {
-
-// The name on the passwd(5) line of `text` whose uid field is `uid`; "" when none is.
-std::string NameInPasswdText(std::string_view text, uid_t uid) {
-  const std::string wanted = std::to_string(uid);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    // name:password:uid:...; "+" and "-" lines belong to NSS compat mode: leave those to it.
-    size_t first = line.find(':');
-    size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
-    size_t third = second == std::string_view::npos ? second : line.find(':', second + 1);
-    if (third == std::string_view::npos || first == 0 || line[0] == '+' || line[0] == '-') continue;
-    if (line.substr(second + 1, third - second - 1) == wanted)
-      return std::string(line.substr(0, first));
-  }
-  return "";
-}
-
-// NSS's answer (LDAP, sssd, systemd-homed...) through `getent passwd UID`, not getpwuid: rrsync
-// is linked statically for its start-up time, and a static glibc's getpwuid would dlopen the
-// NSS modules of whatever glibc is installed, which need not be the one rrsync was built with.
-// getent runs by absolute path with an empty environment (nothing a client set reaches it),
-// stdin and stderr on /dev/null, every signal at its default; what it prints is capped.
-std::string NssUserName(uid_t uid, const char* getent) {
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return "";
-  UniqueFd read_end(out[0]);
-  UniqueFd write_end(out[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  if (posix_spawn_file_actions_init(&actions) != 0) return "";
-  if (posix_spawnattr_init(&attr) != 0) {
-    posix_spawn_file_actions_destroy(&actions);
-    return "";
-  }
-  sigset_t all;
-  sigset_t none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::string uid_text = std::to_string(uid);
-  char* argv[] = {const_cast<char*>("getent"), const_cast<char*>("passwd"), uid_text.data(),
-                  nullptr};
-  char* envp[] = {nullptr};
-  pid_t pid = -1;
-  const int spawned = posix_spawn(&pid, getent, &actions, &attr, argv, envp);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  write_end.Reset();
-  if (spawned != 0) return "";
-  // One line is expected; a getent that prints more is cut off (and then waited for).
-  constexpr size_t kMaxGetentBytes = 64 * 1024;
-  std::string text;
-  char buf[4096];
-  while (text.size() < kMaxGetentBytes) {
-    ssize_t n = read(read_end.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  read_end.Reset();
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  // The uid must match: a getent that answers for another account names nobody.
-  return NameInPasswdText(text, uid);
-}
-
-}  // namespace
-
-std::string UserName(uid_t uid, const char* passwd_file, const char* getent) {
+std::string UserName(uid_t uid, const char* passwd_file) {
   UniqueFd fd(open(passwd_file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   struct stat st;
   if (fd.valid() && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (4 << 20)) {
@@ -218,10 +137,25 @@ std::string UserName(uid_t uid, const char* passwd_file, const char* getent) {
     ssize_t n;
     while ((n = read(fd.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
       if (n > 0) text.append(buf, static_cast<size_t>(n));
-    std::string name = NameInPasswdText(text, uid);
-    if (!name.empty()) return name;
+    const std::string wanted = std::to_string(uid);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      std::string_view line(text.data() + pos, end - pos);
+      pos = end + 1;
+      // name:password:uid:...; "+" and "-" lines belong to NSS compat mode: leave those to it.
+      size_t first = line.find(':');
+      size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
+      size_t third = second == std::string_view::npos ? second : line.find(':', second + 1);
+      if (third == std::string_view::npos || first == 0 || line[0] == '+' || line[0] == '-')
+        continue;
+      if (line.substr(second + 1, third - second - 1) == wanted)
+        return std::string(line.substr(0, first));
+    }
   }
-  return NssUserName(uid, getent);
+  const struct passwd* pw = getpwuid(uid);
+  return pw != nullptr ? pw->pw_name : "";
 }
 
 std::string JsonString(std::string_view text) {

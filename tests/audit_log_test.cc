@@ -1,9 +1,9 @@
 #include "audit_log.h"
 
 #include <gtest/gtest.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <pwd.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -98,29 +98,6 @@ TEST(UserName, FromThePasswdFileThenNss) {
   EXPECT_EQ(UserName(65534, (dir / "passwd").c_str()), nobody ? nobody->pw_name : "");
   EXPECT_EQ(UserName(4000000, (dir / "passwd").c_str()), "");
   EXPECT_EQ(UserName(0, (dir / "missing").c_str()), getpwuid(0)->pw_name);
-}
-
-// An account only NSS knows (LDAP, sssd): getent's line names it, by absolute path, with nothing
-// of rrsync's environment; an answer for another uid, or none, names nobody.
-TEST(UserName, NssAccountsThroughGetent) {
-  testing::TempDir dir;
-  WriteFile(dir / "passwd", "root:x:0:0:root:/root:/bin/bash\n");
-  const std::string getent = dir / "getent";
-  WriteFile(getent,
-            "#!/bin/sh\n"
-            "[ \"$1 $2\" = \"passwd 4000001\" ] || exit 2\n"
-            "[ -z \"$RRSYNC_TEST_SECRET\" ] || exit 3\n"
-            "echo 'ldapuser:*:4000001:4000001:LDAP:/home/ldapuser:/bin/sh'\n");
-  ASSERT_EQ(chmod(getent.c_str(), 0755), 0);
-  setenv("RRSYNC_TEST_SECRET", "leaked", 1);
-  EXPECT_EQ(UserName(4000001, (dir / "passwd").c_str(), getent.c_str()), "ldapuser");
-  unsetenv("RRSYNC_TEST_SECRET");
-  EXPECT_EQ(UserName(4000002, (dir / "passwd").c_str(), getent.c_str()), "");
-  const std::string liar = dir / "liar";
-  WriteFile(liar, "#!/bin/sh\necho 'root:x:0:0:root:/root:/bin/bash'\n");
-  ASSERT_EQ(chmod(liar.c_str(), 0755), 0);
-  EXPECT_EQ(UserName(4000001, (dir / "passwd").c_str(), liar.c_str()), "");
-  EXPECT_EQ(UserName(4000001, (dir / "passwd").c_str(), (dir / "missing").c_str()), "");
 }
 
 TEST(ParseSshConnection, AddressAndPort) {
