@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "process_account.h"
+
 namespace rrsync::admin_test {
 
 ScratchDir::ScratchDir() {
@@ -30,18 +32,15 @@ ScratchDir::~ScratchDir() {
 TestUser::TestUser(const std::string& home, const std::string& shell) {
   static std::atomic<int> counter{0};
   name_ = "rra" + std::to_string(getpid()) + "x" + std::to_string(counter++);
-  // useradd takes a lock on /etc/passwd; parallel test processes can collide, so retry.
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    ProcessResult r =
-        RunCommand({"useradd", "-M", "-d", home, "-s", shell, "-U", "-p", "*", name_});
-    if (r.exit_code == 0) {
-      ok_ = true;
-      break;
-    }
-    error_ = r.err;
-    usleep(200 * 1000);
+  // Under the test accounts' lock (tests/accounts/process_account.h), like every other test
+  // account change: a sandbox test holding /etc/passwd stable must not see it rewritten.
+  const int status = test_accounts::ChangeAccounts(
+      {"/usr/sbin/useradd", "-M", "-d", home, "-s", shell, "-U", "-p", "*", name_});
+  if (status != 0) {
+    error_ = "useradd " + name_ + " failed with status " + std::to_string(status);
+    return;
   }
-  if (!ok_) return;
+  ok_ = true;
   struct passwd* pw = getpwnam(name_.c_str());
   if (pw == nullptr) {
     ok_ = false;
@@ -53,13 +52,16 @@ TestUser::TestUser(const std::string& home, const std::string& shell) {
 }
 
 bool TestUser::SetHome(const std::string& home) {
-  return RunCommand({"usermod", "-d", home, name_}).exit_code == 0;
+  return test_accounts::ChangeAccounts({"/usr/sbin/usermod", "-d", home, name_}) == 0;
 }
 
 TestUser::~TestUser() {
   if (!ok_) return;
+  // 8: a session of the account is still ending; retried like a busy passwd lock.
   for (int attempt = 0; attempt < 20; ++attempt) {
-    if (RunCommand({"userdel", name_}).exit_code == 0) return;
+    const int status = test_accounts::ChangeAccounts({"/usr/sbin/userdel", name_});
+    if (status == 0) return;
+    if (status != 8) break;
     usleep(200 * 1000);
   }
   ADD_FAILURE() << "userdel " << name_ << " failed";

@@ -1,5 +1,6 @@
 #include "process_account.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string_view>
@@ -124,7 +126,57 @@ pid_t OwnerPid(std::string_view name, const std::string& prefix) {
   return pid;
 }
 
+// True if a running process has `uid` as its real, effective, saved or filesystem uid.
+bool UidInUse(uid_t uid) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return true;  // cannot tell: the safe side
+  bool in_use = false;
+  while (struct dirent* entry = readdir(proc)) {
+    std::string_view name = entry->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    FILE* status = fopen(("/proc/" + std::string(name) + "/status").c_str(), "re");
+    if (status == nullptr) continue;  // it ended meanwhile
+    char line[256];
+    while (fgets(line, sizeof line, status) != nullptr) {
+      unsigned long ids[4];
+      if (sscanf(line, "Uid: %lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) == 4) {
+        for (unsigned long id : ids) in_use = in_use || id == uid;
+        break;
+      }
+    }
+    fclose(status);
+    if (in_use) break;
+  }
+  closedir(proc);
+  return in_use;
+}
+
+// The account named exactly `prefix`, shared by every process in older test code: nothing made
+// by this code uses that name any more, but an older test binary may still be running as it.
+void RemoveLegacySharedAccount(const std::string& prefix, bool remove_home) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwnam_r(prefix.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    return;
+  }
+  if (UidInUse(pw.pw_uid)) return;
+  // userdel --remove deletes whatever the home field says: only the one that code created.
+  DeleteAccount(prefix, remove_home && std::string(pw.pw_dir) == "/var/lib/" + prefix);
+}
+
 }  // namespace
+
+int ChangeAccounts(const std::vector<std::string>& argv) {
+  ExclusiveAccounts exclusive;
+  int status = -1;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    status = RunQuietly(argv);
+    if (status != 1 && status != 10) break;
+    usleep(kRetryMicros);
+  }
+  return status;
+}
 
 int RunQuietly(const std::vector<std::string>& argv) {
   std::vector<char*> args;
@@ -167,6 +219,7 @@ void RemoveStaleAccounts(const std::string& prefix, bool remove_home) {
   }
   endpwent();
   for (const std::string& name : stale) DeleteAccount(name, remove_home);
+  RemoveLegacySharedAccount(prefix, remove_home);
 }
 
 bool EnsureProcessAccount(const std::string& prefix,
@@ -191,15 +244,7 @@ bool EnsureProcessAccount(const std::string& prefix,
   std::vector<std::string> argv = {kUseradd};
   argv.insert(argv.end(), useradd_options.begin(), useradd_options.end());
   argv.push_back(name);
-  int status = -1;
-  ExclusiveAccounts exclusive;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    status = RunQuietly(argv);
-    // 1 and 10: another process holds the lock on /etc/passwd or /etc/group; anything else
-    // is final.
-    if (status != 1 && status != 10) break;
-    usleep(kRetryMicros);
-  }
+  const int status = ChangeAccounts(argv);
   if (status != 0 || !AccountExists(name)) {
     *err = "useradd " + name + " failed with status " + std::to_string(status);
     return false;

@@ -25,7 +25,16 @@ bool EnsureProcessAccount(const std::string& prefix,
 
 // Deletes every PREFIX-N account whose process N is gone. A running N (or a PID reused by
 // another process) keeps its account: the safe side, it is cleaned up on a later start.
+// Also deletes the account named PREFIX itself, which older test code shared between processes
+// (rrsync-e2e, rrsync-sandbox-test), unless a process still runs as its uid; its home only if it
+// is the /var/lib/PREFIX that code made.
 void RemoveStaleAccounts(const std::string& prefix, bool remove_home);
+
+// Runs an account change (argv[0] absolute: useradd, usermod, userdel) with output to /dev/null,
+// holding the lock that HoldAccountsStable's holders wait on, and retrying while another process
+// holds the lock on /etc/passwd or /etc/group (status 1 or 10). Its last exit status, -1 if it
+// did not run. For test code that manages accounts of its own (the admin tests' TestUser).
+int ChangeAccounts(const std::vector<std::string>& argv);
 
 // Keeps /etc/passwd and /etc/group as they are while this process runs, for tests whose
 // outcome depends on those files' inodes (Landlock grants a sandboxed rsync the files by

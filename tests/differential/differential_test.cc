@@ -10,6 +10,8 @@
 //   RRSYNC_DIFFERENTIAL_OURS=upstream  compare upstream with itself (while our binary is broken)
 //   RRSYNC_DIFFERENTIAL_JOBS=N     worker processes in parallel
 //   RRSYNC_DIFFERENTIAL_REPORT=F   also write every mismatch to file F
+//   RRSYNC_DIFFERENTIAL_EXEC=1     start upstream's interpreter for every run instead of
+//                                  forking it from a warm one (harness.cc, ForkServer)
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -60,7 +62,8 @@ std::vector<CorpusCommand> LoadOrFail(const std::string& name, bool require_comm
 }
 
 Program Ours() {
-  return Program{"ours", {RRSYNC_BINARY, std::string("-rsync=") + ARGV_RECORDER}, "rrsync error: "};
+  return Program{
+      "ours", {RRSYNC_BINARY, std::string("-rsync=") + ARGV_RECORDER}, "rrsync error: ", ""};
 }
 
 // A one-line label for a mismatch class: which aspects differ and what each side did, with the
@@ -105,7 +108,9 @@ std::string Report(const Mismatch& m, const std::string& a_name, const std::stri
     << "  command: " << m.c.command->command << "\n"
     << "  from:    " << m.c.command->source << " (" << m.c.command->comment << ")\n"
     << "  flags:   " << m.c.row->label << "\n"
-    << "  " << a_name << ":\n" << Describe(m.a) << "  " << b_name << ":\n" << Describe(m.b);
+    << "  " << a_name << ":\n"
+    << Describe(m.a) << "  " << b_name << ":\n"
+    << Describe(m.b);
   if (m.a.tree != m.b.tree) {
     std::set<std::string> ta(m.a.tree.begin(), m.a.tree.end());
     std::set<std::string> tb(m.b.tree.begin(), m.b.tree.end());
@@ -227,7 +232,8 @@ TEST(DifferentialRows, RootRowsOnlyTakeReadOnlyPullsThatCreateNothing) {
 }
 
 // The harness is deterministic: upstream compared with itself agrees on a spread of commands
-// under every row (fixtures, pins and trees do not depend on which run came first).
+// under every row (fixtures, pins and trees do not depend on which run came first). And the
+// fork server changes nothing: "first" runs through it, "second" as `python3 rrsync` afresh.
 TEST(DifferentialHarness, UpstreamAgreesWithItself) {
   TempDir tmp;
   Program a, b;
@@ -236,6 +242,8 @@ TEST(DifferentialHarness, UpstreamAgreesWithItself) {
       << err;
   ASSERT_TRUE(MakeUpstreamProgram(kUpstream, tmp.path(), ARGV_RECORDER, {}, "second", &b, &err))
       << err;
+  ASSERT_FALSE(a.fork_server.empty());
+  b.fork_server.clear();
   std::vector<CorpusCommand> all = LoadOrFail("client_commands.txt", false);
   std::vector<CorpusCommand> hostile = LoadOrFail("hostile_commands.txt", true);
   std::vector<CorpusCommand> sample;
@@ -257,8 +265,8 @@ TEST(DifferentialHarness, NoticesEveryKindOfDifferentDecision) {
   TempDir tmp;
   Program upstream, mutant;
   std::string err;
-  ASSERT_TRUE(MakeUpstreamProgram(kUpstream, tmp.path(), ARGV_RECORDER, {}, "upstream", &upstream,
-                                  &err))
+  ASSERT_TRUE(
+      MakeUpstreamProgram(kUpstream, tmp.path(), ARGV_RECORDER, {}, "upstream", &upstream, &err))
       << err;
   ASSERT_TRUE(MakeUpstreamProgram(
       kUpstream, tmp.path(), ARGV_RECORDER,
@@ -279,14 +287,18 @@ TEST(DifferentialHarness, NoticesEveryKindOfDifferentDecision) {
   };
   const std::vector<Expect> expectations = {
       {"rsync --server --sender -logDtpre.iLsfxCIvu . /sub/", "DIR=abs", {}},
-      {"rsync --server --sender -logDtpre.iLsfxCIvu --inplace . /sub/", "DIR=abs",
+      {"rsync --server --sender -logDtpre.iLsfxCIvu --inplace . /sub/",
+       "DIR=abs",
        {"status", "outcome", "message"}},
       {"rsync --server --sender -logDtpre.iLsfxCIvu . /sub/",
-       "-no-del -no-overwrite -absolute -no-lock DIR=abs", {"argv"}},
+       "-no-del -no-overwrite -absolute -no-lock DIR=abs",
+       {"argv"}},
       {"rsync --server -logDtpre.iLsfxCIvu --partial-dir .rsync-partial . sub/",
-       "-wo -absolute DIR=symlink", {"tree"}},
+       "-wo -absolute DIR=symlink",
+       {"tree"}},
       {"rsync --server -logDtpre.iLsfxCIvu . sub/", "-ro DIR=abs", {"message"}},
-      {"rsync --server --sender -logDtpre.iLsfxCIvu . file.txt", "-munge -no-del DIR=relative exit=23",
+      {"rsync --server --sender -logDtpre.iLsfxCIvu . file.txt",
+       "-munge -no-del DIR=relative exit=23",
        {"status"}},
   };
   std::vector<CorpusCommand> commands;
@@ -318,9 +330,11 @@ TEST(Differential, OursDecidesAsUpstreamOnEveryCommandAndRow) {
   TempDir tmp;
   Program upstream, ours;
   std::string err;
-  ASSERT_TRUE(MakeUpstreamProgram(kUpstream, tmp.path(), ARGV_RECORDER, {}, "upstream", &upstream,
-                                  &err))
+  ASSERT_TRUE(
+      MakeUpstreamProgram(kUpstream, tmp.path(), ARGV_RECORDER, {}, "upstream", &upstream, &err))
       << err;
+  // Upstream started afresh for every case, as before the fork server (to compare the two).
+  if (Env("RRSYNC_DIFFERENTIAL_EXEC") == "1") upstream.fork_server.clear();
   if (Env("RRSYNC_DIFFERENTIAL_OURS") == "upstream") {
     ASSERT_TRUE(MakeUpstreamProgram(kUpstream, tmp.path(), ARGV_RECORDER, {}, "ours", &ours, &err))
         << err;
@@ -346,13 +360,13 @@ TEST(Differential, OursDecidesAsUpstreamOnEveryCommandAndRow) {
   cases.insert(cases.end(), hostile_cases.begin(), hostile_cases.end());
   size_t command_count = client.size() + hostile.size();
   int jobs = DefaultJobs();
-  if (!Env("RRSYNC_DIFFERENTIAL_JOBS").empty()) jobs = std::atoi(Env("RRSYNC_DIFFERENTIAL_JOBS").c_str());
+  if (!Env("RRSYNC_DIFFERENTIAL_JOBS").empty())
+    jobs = std::atoi(Env("RRSYNC_DIFFERENTIAL_JOBS").c_str());
 
   auto start = std::chrono::steady_clock::now();
   std::vector<Mismatch> mismatches;
   ASSERT_TRUE(RunDifferential(upstream, ours, cases, jobs, &mismatches, &err)) << err;
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::vector<int> used(known.size(), 0);
   std::map<std::string, std::pair<int, const Mismatch*>> classes;

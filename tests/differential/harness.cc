@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,10 +13,12 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -62,8 +66,7 @@ std::string Printable(const std::string& s) {
   return out;
 }
 
-bool WriteFile(const std::string& path, const std::string& content, mode_t mode,
-               std::string* err) {
+bool WriteFile(const std::string& path, const std::string& content, mode_t mode, std::string* err) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) {
     *err = Errno("Failed to create", path);
@@ -111,13 +114,41 @@ bool BuildFixture(const std::string& root, const Row& row, std::string* err) {
       !MakeSymlink("dir", home + "/dirlink", err)) {
     return false;
   }
-  static const char* const kFiles[] = {
-      "file.txt", "a.txt", "b.txt", "{a,b}.txt", "name with spaces.txt", "quote'file",
-      "dq\"file", "star*", "-dashfile", "--dashdash", "-e.txt", "\xc3\xbc.txt",
-      "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xe5\x90\x8d.txt", ".hidden", "..foo", "...",
-      "semi;colon", "$(id)", "`id`", "a&b", "a|b", "x>y", "a b  c", "trailing ", " leading",
-      "#hash", "=eq", "back\\slash", "tab\tname", "new\nline", "cr\rname", "a$b", "%p", "~",
-      "list"};
+  static const char* const kFiles[] = {"file.txt",
+                                       "a.txt",
+                                       "b.txt",
+                                       "{a,b}.txt",
+                                       "name with spaces.txt",
+                                       "quote'file",
+                                       "dq\"file",
+                                       "star*",
+                                       "-dashfile",
+                                       "--dashdash",
+                                       "-e.txt",
+                                       "\xc3\xbc.txt",
+                                       "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xe5\x90\x8d.txt",
+                                       ".hidden",
+                                       "..foo",
+                                       "...",
+                                       "semi;colon",
+                                       "$(id)",
+                                       "`id`",
+                                       "a&b",
+                                       "a|b",
+                                       "x>y",
+                                       "a b  c",
+                                       "trailing ",
+                                       " leading",
+                                       "#hash",
+                                       "=eq",
+                                       "back\\slash",
+                                       "tab\tname",
+                                       "new\nline",
+                                       "cr\rname",
+                                       "a$b",
+                                       "%p",
+                                       "~",
+                                       "list"};
   for (const char* name : kFiles) {
     std::string content = std::string(name) == "list" ? "file.txt\nsub/inner.txt\n"
                                                       : std::string("content of ") + name + "\n";
@@ -235,6 +266,44 @@ struct RunResult {
   std::string out, err;
 };
 
+// Reads a gatekeeper's stdout and stderr until both reach EOF or the deadline passes; then kills
+// its process group (a hang) and says so in result->timed_out. Closes both descriptors.
+void CollectOutput(pid_t pid, int out_fd, int err_fd, RunResult* result) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  std::string* sinks[2] = {&result->out, &result->err};
+  int open_count = 2;
+  while (open_count > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      result->timed_out = true;
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);  // a fork server's child may not have made its group yet
+      break;
+    }
+    int n = poll(fds, 2, static_cast<int>(left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[8192];
+      ssize_t got = read(fds[i].fd, buf, sizeof(buf));
+      if (got > 0) {
+        if (sinks[i]->size() < kOutputCap) sinks[i]->append(buf, static_cast<size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+}
+
 // fork+exec with nothing but async-signal-safe calls in the child (the harness is threaded): its
 // own process group so a timeout can kill whatever it started, stdin from /dev/null, every other
 // descriptor closed.
@@ -273,38 +342,7 @@ bool Spawn(const std::vector<std::string>& argv, const std::vector<std::string>&
   close(devnull);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
-  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result->out, &result->err};
-  int open_count = 2;
-  while (open_count > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) {
-      result->timed_out = true;
-      kill(-pid, SIGKILL);
-      break;
-    }
-    int n = poll(fds, 2, static_cast<int>(left));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[8192];
-      ssize_t got = read(fds[i].fd, buf, sizeof(buf));
-      if (got > 0) {
-        if (sinks[i]->size() < kOutputCap) sinks[i]->append(buf, static_cast<size_t>(got));
-      } else if (got == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_count;
-      }
-    }
-  }
-  for (auto& f : fds) {
-    if (f.fd >= 0) close(f.fd);
-  }
+  CollectOutput(pid, out_pipe[0], err_pipe[0], result);
   int wstatus = 0;
   while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
@@ -313,6 +351,195 @@ bool Spawn(const std::vector<std::string>& argv, const std::vector<std::string>&
   result->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
   return true;
 }
+
+// The Python side of ForkServer: compiles upstream's script once, imports what it imports, then
+// for each request forks a child that takes the request's descriptors, cwd, environment and
+// argv and runs the script as __main__, exactly as `python3 SCRIPT ARGS...` would from there on
+// (SystemExit and uncaught exceptions end it as the interpreter would). It answers with the
+// child's pid, then with its exit code (negative: killed by that signal). Interpreter start-up,
+// imports and compiling the script are most of a run's CPU time (about 0.1 s): paid once.
+constexpr char kForkServerPy[] = R"PY(import os, sys, socket, array
+import re, argparse, glob, stat, time, subprocess, fcntl, errno  # upstream's imports
+script = sys.argv[1]
+with open(script, 'rb') as f:
+    code = compile(f.read(), script, 'exec')
+sock = socket.socket(fileno=3)
+while True:
+    fds = array.array('i')
+    msg, anc, _, _ = sock.recvmsg(1 << 20, socket.CMSG_SPACE(3 * fds.itemsize))
+    if not msg:
+        break
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+    fields = msg.split(b'\0')
+    cwd, argc = fields[0], int(fields[1])
+    args, env = fields[2:2 + argc], fields[2 + argc:-1]
+    pid = os.fork()
+    if pid == 0:
+        try:
+            sock.close()
+            os.setpgid(0, 0)
+            os.chdir(cwd)
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+            os.closerange(3, 65536)
+            os.environ.clear()
+            for e in env:
+                name, _, value = e.partition(b'=')
+                os.environb[name] = value
+            sys.argv = [os.fsdecode(a) for a in args]
+            sys.path[0] = os.path.dirname(script)
+        except BaseException:
+            os._exit(126)
+        status = 0
+        try:
+            exec(code, {'__name__': '__main__', '__file__': script, '__builtins__': __builtins__})
+        except SystemExit as e:
+            if e.code is None:
+                status = 0
+            elif isinstance(e.code, int):
+                status = e.code & 0xff
+            else:
+                print(e.code, file=sys.stderr)
+                status = 1
+        except BaseException:
+            sys.excepthook(*sys.exc_info())
+            status = 1
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        os._exit(status)
+    for fd in fds:
+        os.close(fd)
+    sock.send(b'%d' % pid)
+    _, wstatus = os.waitpid(pid, 0)
+    sock.send(b'%d' % os.waitstatus_to_exitcode(wstatus))
+)PY";
+
+// One Python process per worker and program that runs upstream's script for each case without
+// starting an interpreter (kForkServerPy). Started on first use, ended when destroyed.
+class ForkServer {
+ public:
+  ForkServer() = default;
+  ~ForkServer() {
+    if (sock_ >= 0) close(sock_);  // the server reads EOF and exits
+    if (pid_ > 0) {
+      while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  ForkServer(const ForkServer&) = delete;
+  ForkServer& operator=(const ForkServer&) = delete;
+
+  bool Start(const Program& program, std::string* err) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+      *err = Errno("Failed to create", "fork server socket");
+      return false;
+    }
+    std::vector<std::string> argv = {program.argv_prefix[0], program.fork_server,
+                                     program.argv_prefix[1]};
+    // The encoding of the script's stdout and stderr is fixed at interpreter start: the same
+    // LANG as every case's.
+    std::vector<std::string> env = {"LANG=C.UTF-8", "PATH=/usr/bin:/bin"};
+    std::vector<char*> cargv, cenv;
+    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0) {
+      *err = Errno("Failed to open", "/dev/null");
+      close(sv[0]);
+      close(sv[1]);
+      return false;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+      *err = Errno("Failed to fork for", "the fork server");
+      close(devnull);
+      close(sv[0]);
+      close(sv[1]);
+      return false;
+    }
+    if (pid == 0) {
+      // stdin /dev/null, its socket as fd 3, stdout to /dev/null, stderr the test's (a server
+      // that breaks says why there); nothing else.
+      if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(sv[1], 3) < 0) _exit(126);
+      close_range(4, ~0U, 0);
+      execve(cargv[0], cargv.data(), cenv.data());
+      _exit(127);
+    }
+    close(devnull);
+    close(sv[1]);
+    pid_ = pid;
+    sock_ = sv[0];
+    return true;
+  }
+
+  // Runs one case: argv without the interpreter (the script first), as Spawn would.
+  bool Run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+           const std::string& cwd, RunResult* result, std::string* err) {
+    std::string msg = cwd + '\0' + std::to_string(argv.size() - 1) + '\0';
+    for (size_t i = 1; i < argv.size(); ++i) msg += argv[i] + '\0';
+    for (const std::string& e : env) msg += e + '\0';
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int out_pipe[2], err_pipe[2];
+    if (devnull < 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+      *err = Errno("Failed to set up", "pipes");
+      return false;
+    }
+    int fds[3] = {devnull, out_pipe[1], err_pipe[1]};
+    char control[CMSG_SPACE(sizeof fds)] = {};
+    iovec iov{msg.data(), msg.size()};
+    msghdr hdr{};
+    hdr.msg_iov = &iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control;
+    hdr.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&hdr);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+    std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+    ssize_t sent = sendmsg(sock_, &hdr, MSG_NOSIGNAL);
+    for (int fd : fds) close(fd);
+    long pid = 0, code = 0;
+    if (sent != static_cast<ssize_t>(msg.size()) || !Receive(&pid, err) || pid <= 0) {
+      close(out_pipe[0]);
+      close(err_pipe[0]);
+      if (err->empty()) *err = Errno("Failed to talk to", "the fork server");
+      return false;
+    }
+    CollectOutput(static_cast<pid_t>(pid), out_pipe[0], err_pipe[0], result);
+    if (!Receive(&code, err)) return false;
+    kill(-static_cast<pid_t>(pid), SIGKILL);  // what it left behind in its group, as Spawn does
+    result->status = code < 0 ? 128 + static_cast<int>(-code) : static_cast<int>(code);
+    return true;
+  }
+
+ private:
+  bool Receive(long* value, std::string* err) {
+    char buf[32];
+    ssize_t n;
+    do {
+      n = recv(sock_, buf, sizeof buf - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      *err = "the fork server for upstream's rrsync ended (see its stderr above)";
+      return false;
+    }
+    buf[n] = '\0';
+    *value = std::strtol(buf, nullptr, 10);
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int sock_ = -1;
+};
 
 std::vector<std::string> SplitLines(const std::string& text) {
   std::vector<std::string> lines;
@@ -368,24 +595,36 @@ std::string NormalizeMessage(const std::string& stderr_text, const std::string& 
 
 std::string DirArgument(const std::string& home, DirSpelling spelling) {
   switch (spelling) {
-    case DirSpelling::kAbsolute: return home + "/dir";
-    case DirSpelling::kRelative: return "dir";
-    case DirSpelling::kSymlink: return home + "/dirlink";
-    case DirSpelling::kTrailingSlash: return home + "/dir/";
-    case DirSpelling::kRoot: return "/";
-    case DirSpelling::kDoubleSlash: return "//";
+    case DirSpelling::kAbsolute:
+      return home + "/dir";
+    case DirSpelling::kRelative:
+      return "dir";
+    case DirSpelling::kSymlink:
+      return home + "/dirlink";
+    case DirSpelling::kTrailingSlash:
+      return home + "/dir/";
+    case DirSpelling::kRoot:
+      return "/";
+    case DirSpelling::kDoubleSlash:
+      return "//";
   }
   return home + "/dir";
 }
 
 const char* SpellingName(DirSpelling spelling) {
   switch (spelling) {
-    case DirSpelling::kAbsolute: return "abs";
-    case DirSpelling::kRelative: return "relative";
-    case DirSpelling::kSymlink: return "symlink";
-    case DirSpelling::kTrailingSlash: return "trailing-slash";
-    case DirSpelling::kRoot: return "/";
-    case DirSpelling::kDoubleSlash: return "//";
+    case DirSpelling::kAbsolute:
+      return "abs";
+    case DirSpelling::kRelative:
+      return "relative";
+    case DirSpelling::kSymlink:
+      return "symlink";
+    case DirSpelling::kTrailingSlash:
+      return "trailing-slash";
+    case DirSpelling::kRoot:
+      return "/";
+    case DirSpelling::kDoubleSlash:
+      return "//";
   }
   return "?";
 }
@@ -449,8 +688,8 @@ bool SafeUnderRoot(const std::string& command) {
   if (command.rfind("rsync --server --sender ", 0) != 0) return false;
   // Nor a glob: expanded against the live root (/proc, /tmp) it names different files from one
   // run to the next.
-  static const char* const kUnsafe[] = {"-dir", "-dest", "log-file", "-T", "\n", "\r",
-                                        "*",    "?",     "[",        "{"};
+  static const char* const kUnsafe[] = {"-dir", "-dest", "log-file", "-T", "\n",
+                                        "\r",   "*",     "?",        "[",  "{"};
   for (const char* word : kUnsafe) {
     if (command.find(word) != std::string::npos) return false;
   }
@@ -489,9 +728,15 @@ bool MakeUpstreamProgram(const std::string& source, const std::string& dir,
     *err = ec ? "Failed to create " + dir + "/" + name + ": " + ec.message() : why;
     return false;
   }
+  const std::string server = dir + "/" + name + "/fork_server.py";
+  if (!WriteFile(server, kForkServerPy, 0644, &why)) {
+    *err = why;
+    return false;
+  }
   program->name = name;
   program->argv_prefix = {"/usr/bin/python3", path};
   program->error_prefix = path + " error: ";
+  program->fork_server = server;
   return true;
 }
 
@@ -509,6 +754,18 @@ class Workspace {
     fs::remove_all(root_, ec);
   }
   const std::string& root() const { return root_; }
+
+  // This worker's fork server for `program`, started on first use; nullptr and *err if it
+  // could not be.
+  ForkServer* Server(const Program& program, std::string* err) {
+    std::unique_ptr<ForkServer>& server = servers_[program.name];
+    if (!server) {
+      auto started = std::make_unique<ForkServer>();
+      if (!started->Start(program, err)) return nullptr;
+      server = std::move(started);
+    }
+    return server.get();
+  }
 
   bool Prepare(const Row& row, std::string* err) {
     if (built_ && clean_ && built_exit_status_ == row.exit_status) return true;
@@ -542,10 +799,10 @@ class Workspace {
   int built_exit_status_ = 0;
   std::map<int, std::vector<std::string>> pristine_;
   HashCache cache_;
+  std::map<std::string, std::unique_ptr<ForkServer>> servers_;
 };
 
-bool RunCase(const Program& program, const Case& c, Workspace* ws, Outcome* out,
-             std::string* err) {
+bool RunCase(const Program& program, const Case& c, Workspace* ws, Outcome* out, std::string* err) {
   if (!ws->Prepare(*c.row, err)) return false;
   const std::string home = ws->root() + "/home";
   const std::string real_dir = home + "/dir";
@@ -564,7 +821,12 @@ bool RunCase(const Program& program, const Case& c, Workspace* ws, Outcome* out,
       "LANG=C.UTF-8",
   };
   RunResult result;
-  if (!Spawn(argv, env, home, &result, err)) return false;
+  if (program.fork_server.empty()) {
+    if (!Spawn(argv, env, home, &result, err)) return false;
+  } else {
+    ForkServer* server = ws->Server(program, err);
+    if (server == nullptr || !server->Run(argv, env, home, &result, err)) return false;
+  }
   out->status = result.status;
   out->timed_out = result.timed_out;
   out->raw_stdout = result.out;
@@ -596,7 +858,8 @@ std::string Describe(const Outcome& o) {
     s += "    cwd: " + Printable(o.cwd) + "\n    argv:";
     std::string argv;
     for (const std::string& a : o.argv) argv += " [" + Printable(a) + "]";
-    if (argv.size() > 2000) argv = argv.substr(0, 2000) + " ... (" + std::to_string(o.argv.size()) + " args)";
+    if (argv.size() > 2000)
+      argv = argv.substr(0, 2000) + " ... (" + std::to_string(o.argv.size()) + " args)";
     s += argv + "\n";
   }
   return s;
@@ -604,7 +867,9 @@ std::string Describe(const Outcome& o) {
 
 namespace {
 
-bool IsPull(const std::string& command) { return command.rfind("rsync --server --sender ", 0) == 0; }
+bool IsPull(const std::string& command) {
+  return command.rfind("rsync --server --sender ", 0) == 0;
+}
 
 bool Has(const Row& row, const char* flag) {
   return std::find(row.flags.begin(), row.flags.end(), flag) != row.flags.end();
@@ -683,7 +948,8 @@ bool RunDifferential(const Program& a, const Program& b, const std::vector<Case>
         failed = true;
         break;
       }
-      double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      double took =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       if (took > 10) {
         std::lock_guard<std::mutex> lock(mu);
         std::fprintf(stderr, "differential: slow case (%.1f s): %s under %s\n", took,

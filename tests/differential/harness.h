@@ -1,6 +1,6 @@
 // The differential harness: runs one SSH_ORIGINAL_COMMAND through two gatekeepers (upstream's
-// Python rrsync with RSYNC pointed at the argv recorder, and ours with -rsync=<recorder>), each on a
-// fresh copy of the same fixture tree, and says in which aspects the two outcomes differ.
+// Python rrsync with RSYNC pointed at the argv recorder, and ours with -rsync=<recorder>), each on
+// a fresh copy of the same fixture tree, and says in which aspects the two outcomes differ.
 #ifndef RRSYNC_TESTS_DIFFERENTIAL_HARNESS_H_
 #define RRSYNC_TESTS_DIFFERENTIAL_HARNESS_H_
 
@@ -27,8 +27,8 @@ struct Row {
   std::string label;               // flags and DIR spelling, as printed in mismatch reports
   std::vector<std::string> flags;  // rrsync options before DIR
   DirSpelling dir = DirSpelling::kAbsolute;
-  int exit_status = 0;             // non-zero: the recorder exits with it (file DIR/exit-status)
-  bool every_command = true;       // false: only a rotating share of commands (see PlanCases)
+  int exit_status = 0;        // non-zero: the recorder exits with it (file DIR/exit-status)
+  bool every_command = true;  // false: only a rotating share of commands (see PlanCases)
 };
 
 // The rows: the three plain modes, a pairwise covering array over mode x {-munge, -no-del,
@@ -45,12 +45,15 @@ struct Program {
   std::string name;                      // "upstream", "ours", ...
   std::vector<std::string> argv_prefix;  // everything before the row's flags and DIR
   std::string error_prefix;              // stripped from each stderr line, e.g. "rrsync error: "
+  // Upstream only: a Python fork server (harness.cc) that runs argv_prefix[1], the script, for
+  // each case without starting an interpreter; empty runs `argv_prefix... FLAGS DIR` afresh.
+  std::string fork_server;
 };
 
 // Writes a copy of upstream rrsync (`source`) into `dir` with its RSYNC line pointing at
 // `recorder`, then applies each (from, to) text replacement in `mutations` (each must match exactly
 // once; the tests use them to prove the comparison notices a changed decision). Returns the
-// program that runs it as `/usr/bin/python3 COPY`.
+// program that runs it as `/usr/bin/python3 COPY`, through a fork server (Program::fork_server).
 bool MakeUpstreamProgram(const std::string& source, const std::string& dir,
                          const std::string& recorder,
                          const std::vector<std::pair<std::string, std::string>>& mutations,
@@ -58,11 +61,11 @@ bool MakeUpstreamProgram(const std::string& source, const std::string& dir,
 
 // What one run did, normalized so that two gatekeepers can be compared.
 struct Outcome {
-  int status = -1;          // exit status, or 128 + signal
+  int status = -1;  // exit status, or 128 + signal
   bool timed_out = false;
-  bool ran = false;         // the recorder ran (it printed its cwd)
-  std::string message;      // stderr, with the program's error prefix stripped from each line
-  std::string cwd;          // the recorder's cwd
+  bool ran = false;               // the recorder ran (it printed its cwd)
+  std::string message;            // stderr, with the program's error prefix stripped from each line
+  std::string cwd;                // the recorder's cwd
   std::vector<std::string> argv;  // recorder argv[1..], each /proc/self/fd/N spelling resolved
   std::vector<std::string> tree;  // the case dir after the run, one sorted line per entry
   std::string raw_stdout;
