@@ -91,8 +91,10 @@ install(FILES ${RRSYNC_PACKAGE_ROOT}/packaging/logrotate DESTINATION /etc/logrot
 # then installs and removes it in a scratch root (dpkg --root): the host is never changed.
 add_executable(rrsync_package_tests
   ${RRSYNC_PACKAGE_ROOT}/tests/admin_package_test.cc
-  ${RRSYNC_PACKAGE_ROOT}/tests/admin_test_util.cc)
-target_include_directories(rrsync_package_tests PRIVATE ${RRSYNC_PACKAGE_ROOT}/tests)
+  ${RRSYNC_PACKAGE_ROOT}/tests/admin_test_util.cc
+  ${RRSYNC_PACKAGE_ROOT}/tests/accounts/process_account.cc)
+target_include_directories(rrsync_package_tests PRIVATE ${RRSYNC_PACKAGE_ROOT}/tests
+  ${RRSYNC_PACKAGE_ROOT}/tests/accounts)
 target_link_libraries(rrsync_package_tests PRIVATE rrsync_admin GTest::gtest_main)
 target_compile_definitions(rrsync_package_tests PRIVATE
   CPACK_CONFIG="${CMAKE_BINARY_DIR}/CPackConfig.cmake"
