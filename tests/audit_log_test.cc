@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 
 #include "sha256.h"
 #include "test_support.h"
@@ -173,17 +174,23 @@ class AuditLogTest : public ::testing::Test {
     f.module = "logs";
     return f;
   }
+  // The syslog datagrams `write` makes an AuditLog with Options() and Facts() send.
+  std::vector<std::string> SyslogLinesOf(const std::function<void(AuditLog&)>& write) {
+    SyslogCapture capture(tmp_ / "log.sock");
+    AuditLog log(Options());
+    log.set_facts(Facts());
+    write(log);
+    return capture.Lines();
+  }
   testing::TempDir tmp_;
 };
 
 TEST_F(AuditLogTest, SyslogLinesForAcceptedRefusedAndFinished) {
-  SyslogCapture capture(tmp_ / "log.sock");
-  AuditLog log(Options());
-  log.set_facts(Facts());
-  log.Accepted("read-only", "landlock-abi7", "rights=x y", {"/usr/bin/rsync", "--server", "a b"});
-  log.Refused("unsafe arg: x", "rsync --server . x");
-  log.Finished(23, 1.5);
-  std::vector<std::string> lines = capture.Lines();
+  std::vector<std::string> lines = SyslogLinesOf([](AuditLog& log) {
+    log.Accepted("read-only", "landlock-abi7", "rights=x y", {"/usr/bin/rsync", "--server", "a b"});
+    log.Refused("unsafe arg: x", "rsync --server . x");
+    log.Finished(23, 1.5);
+  });
   ASSERT_EQ(lines.size(), 3u);
   int priority;
   EXPECT_EQ(SyslogMessage(lines[0], &priority),
@@ -202,14 +209,12 @@ TEST_F(AuditLogTest, SyslogLinesForAcceptedRefusedAndFinished) {
 
 // Snapshot mode: the finished line names the snapshot made, or none and why (escaped).
 TEST_F(AuditLogTest, FinishedLineSaysWhatBecameOfTheSnapshot) {
-  SyslogCapture capture(tmp_ / "log.sock");
-  AuditLog log(Options());
-  log.set_facts(Facts());
-  AuditLog::SnapshotOutcome made{"btrfs-subvolume", "2026-12-02T020000Z", ""};
-  AuditLog::SnapshotOutcome none{"overlay", "", "merge failed: Failed to merge \"a\nb\""};
-  log.Finished(0, 2, &made);
-  log.Finished(1, 3, &none);
-  std::vector<std::string> lines = capture.Lines();
+  std::vector<std::string> lines = SyslogLinesOf([](AuditLog& log) {
+    AuditLog::SnapshotOutcome made{"btrfs-subvolume", "2026-12-02T020000Z", ""};
+    AuditLog::SnapshotOutcome none{"overlay", "", "merge failed: Failed to merge \"a\nb\""};
+    log.Finished(0, 2, &made);
+    log.Finished(1, 3, &none);
+  });
   ASSERT_EQ(lines.size(), 2u);
   int priority;
   EXPECT_EQ(SyslogMessage(lines[0], &priority),

@@ -34,9 +34,10 @@ namespace fs = std::filesystem;
 
 constexpr char kLockMessage[] =
     "rrsync error: Another instance of rrsync is already accessing this directory.";
-// Deadline for a whole wave of sessions: only a hang comes near it. Root's login shell on the
-// test machines runs `pyenv rehash`, which 50 concurrent logins serialize on a lock that each
-// waits up to 60 s for (seen: waves of 95 s): that is the shell's time, not rrsync's.
+// Deadline for a whole wave of sessions: only a hang comes near it. (Root's ~/.bashrc on the
+// test machines runs `pyenv init`, whose rehash lock serialized 50 concurrent logins into
+// waves of 95 s; the harness's sshd now sets SHLVL=1 so that bash skips it, see
+// sshd_harness.cc, but a slow login shell is still the shell's time, not rrsync's.)
 constexpr auto kWaveDeadline = std::chrono::seconds(300);
 
 std::string ReadWholeFile(const std::string& path) {

@@ -256,37 +256,44 @@ class SnapshotOnBtrfs : public SnapshotHostile {
     if (mounted_) sandbox_test::RunProgram({"/usr/bin/umount", dir_});
   }
 
+  // Three pushes by the real rsync of src/ (big, and sub/changes in three versions), each of
+  // which must succeed and send only the changed file after the first; `made` gets latest's
+  // name after each. rsync's remote shell runs rrsync as sshd would (SSH_ORIGINAL_COMMAND).
+  void PushThreeVersions(std::string* big, std::vector<std::string>* made) {
+    const std::string rsh = tmp_ / "rsh";
+    WriteFile(rsh, "#!/bin/sh\nshift\nSSH_ORIGINAL_COMMAND=\"$*\" exec " +
+                       std::string(RRSYNC_BINARY) + " -log=" + log_ + " -snapshots " + dir_ + "\n");
+    ASSERT_EQ(chmod(rsh.c_str(), 0755), 0);
+    const std::string src = tmp_ / "src";
+    fs::create_directories(src + "/sub");
+    big->assign(300 * 1024, '\0');
+    for (size_t i = 0; i < big->size(); ++i) (*big)[i] = static_cast<char>(i * 7919 % 251);
+    WriteFile(src + "/big", *big);
+    for (const char* version : {"one\n", "two, longer\n", "three, longer still\n"}) {
+      WriteFile(src + "/sub/changes", version);
+      RunResult r = sandbox_test::RunProgram(
+          {"/usr/bin/rsync", "-a", "--delete", "--stats", "-e", rsh, src + "/", "host:/"});
+      ASSERT_EQ(r.status, 0) << r.out << r.err << ReadFile(log_);
+      made->push_back(fs::read_symlink(dir_ + "/latest").string());
+      if (made->size() > 1) {
+        const size_t at = r.out.find("Literal data: ");
+        ASSERT_NE(at, std::string::npos) << r.out;
+        EXPECT_LT(std::stol(r.out.substr(at + 14)), 1024) << r.out;
+      }
+    }
+    ASSERT_EQ(made->size(), 3u);
+  }
+
   bool mounted_ = false;
 };
 
 TEST_F(SnapshotOnBtrfs, OverlayLevelKeepsEveryEarlierSnapshotAsItWas) { CheckOverlayLevel(); }
 
 TEST_F(SnapshotOnBtrfs, RealRsyncPushesShareInodesAndSendOnlyChanges) {
-  // rsync's remote shell: runs rrsync as sshd would, with the command in SSH_ORIGINAL_COMMAND.
-  const std::string rsh = tmp_ / "rsh";
-  WriteFile(rsh, "#!/bin/sh\nshift\nSSH_ORIGINAL_COMMAND=\"$*\" exec " +
-                     std::string(RRSYNC_BINARY) + " -log=" + log_ + " -snapshots " + dir_ + "\n");
-  ASSERT_EQ(chmod(rsh.c_str(), 0755), 0);
-  const std::string src = tmp_ / "src";
-  fs::create_directories(src + "/sub");
-  std::string big(300 * 1024, '\0');
-  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
-  WriteFile(src + "/big", big);
-  WriteFile(src + "/sub/changes", "one\n");
+  std::string big;
   std::vector<std::string> made;
-  for (const char* version : {"one\n", "two, longer\n", "three, longer still\n"}) {
-    WriteFile(src + "/sub/changes", version);
-    RunResult r = sandbox_test::RunProgram(
-        {"/usr/bin/rsync", "-a", "--delete", "--stats", "-e", rsh, src + "/", "host:/"});
-    ASSERT_EQ(r.status, 0) << r.out << r.err << ReadFile(log_);
-    made.push_back(fs::read_symlink(dir_ + "/latest").string());
-    if (made.size() > 1) {
-      const size_t at = r.out.find("Literal data: ");
-      ASSERT_NE(at, std::string::npos) << r.out;
-      EXPECT_LT(std::stol(r.out.substr(at + 14)), 1024) << r.out;
-    }
-  }
-  ASSERT_EQ(made.size(), 3u);
+  PushThreeVersions(&big, &made);
+  if (HasFatalFailure()) return;
   EXPECT_NE(made[0], made[1]);
   struct stat a, b;
   ASSERT_EQ(stat((dir_ + "/" + made[0] + "/big").c_str(), &a), 0);
@@ -396,29 +403,10 @@ TEST_F(SnapshotOnBtrfsSubvolumes, RealRsyncPushesMakeReadOnlySubvolumesAndPruneR
     ASSERT_EQ(gone.status, 0) << gone.err;
   }
   ASSERT_EQ(unlink((dir_ + "/latest").c_str()), 0);
-  const std::string rsh = tmp_ / "rsh";
-  WriteFile(rsh, "#!/bin/sh\nshift\nSSH_ORIGINAL_COMMAND=\"$*\" exec " +
-                     std::string(RRSYNC_BINARY) + " -log=" + log_ + " -snapshots " + dir_ + "\n");
-  ASSERT_EQ(chmod(rsh.c_str(), 0755), 0);
-  const std::string src = tmp_ / "src";
-  fs::create_directories(src + "/sub");
-  std::string big(300 * 1024, '\0');
-  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
-  WriteFile(src + "/big", big);
+  std::string big;
   std::vector<std::string> made;
-  for (const char* version : {"one\n", "two, longer\n", "three, longer still\n"}) {
-    WriteFile(src + "/sub/changes", version);
-    RunResult r = sandbox_test::RunProgram(
-        {"/usr/bin/rsync", "-a", "--delete", "--stats", "-e", rsh, src + "/", "host:/"});
-    ASSERT_EQ(r.status, 0) << r.out << r.err << ReadFile(log_);
-    made.push_back(fs::read_symlink(dir_ + "/latest").string());
-    if (made.size() > 1) {
-      const size_t at = r.out.find("Literal data: ");
-      ASSERT_NE(at, std::string::npos) << r.out;
-      EXPECT_LT(std::stol(r.out.substr(at + 14)), 1024) << r.out;
-    }
-  }
-  ASSERT_EQ(made.size(), 3u);
+  PushThreeVersions(&big, &made);
+  if (HasFatalFailure()) return;
   EXPECT_NE(made[0], made[1]);
   EXPECT_NE(made[1], made[2]);
   for (const std::string& name : made) {
@@ -438,6 +426,7 @@ TEST_F(SnapshotOnBtrfsSubvolumes, RealRsyncPushesMakeReadOnlySubvolumesAndPruneR
   // A failed push: the client killed mid-transfer (a slow new file), so the server's rsync
   // sees the connection end and exits non-zero; rrsync (--foreground: not in the kill)
   // then removes the incoming subvolume. Waited for until DIR holds no incoming tree.
+  const std::string rsh = tmp_ / "rsh", src = tmp_ / "src";
   std::string slow(2 << 20, '\0');
   for (size_t i = 0; i < slow.size(); ++i) slow[i] = static_cast<char>(i * 104729 % 253);
   WriteFile(src + "/slow", slow);

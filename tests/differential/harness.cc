@@ -304,16 +304,21 @@ void CollectOutput(pid_t pid, int out_fd, int err_fd, RunResult* result) {
   }
 }
 
+// A NULL-terminated array of pointers into `strings`, for execve (built before a fork: the
+// child may only use it).
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
 // fork+exec with nothing but async-signal-safe calls in the child (the harness is threaded): its
 // own process group so a timeout can kill whatever it started, stdin from /dev/null, every other
 // descriptor closed.
 bool Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
            const std::string& cwd, RunResult* result, std::string* err) {
-  std::vector<char*> cargv, cenv;
-  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
-  cenv.push_back(nullptr);
+  std::vector<char*> cargv = CStrings(argv), cenv = CStrings(env);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   int out_pipe[2], err_pipe[2];
   if (devnull < 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -445,11 +450,7 @@ class ForkServer {
     // The encoding of the script's stdout and stderr is fixed at interpreter start: the same
     // LANG as every case's.
     std::vector<std::string> env = {"LANG=C.UTF-8", "PATH=/usr/bin:/bin"};
-    std::vector<char*> cargv, cenv;
-    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
-    cenv.push_back(nullptr);
+    std::vector<char*> cargv = CStrings(argv), cenv = CStrings(env);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0) {
       *err = Errno("Failed to open", "/dev/null");
