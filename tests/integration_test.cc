@@ -287,6 +287,18 @@ TEST_F(RrsyncBinaryTest, AWrapperScriptGetsEveryOptionAndRunsWhatItDeclares) {
   EXPECT_NE(undeclared.err.find(ARGV_RECORDER), std::string::npos) << undeclared.err;
 }
 
+// rrsync --list-options: the long-option table sessions start from, in upstream's format
+// (support/rrsync's long_opts), for whoever checks it the way rsync's own tests do.
+TEST_F(RrsyncBinaryTest, ListsItsOptionTableInUpstreamsFormat) {
+  RunResult r = RunProgram({RRSYNC_BINARY, "--list-options"}, {}, home_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("long_opts = {\n"), 0u) << r.out;
+  for (const char* line : {"  'debug': -1,\n", "  'daemon': -1,\n", "  'files-from': 3,\n",
+                           "  'backup-dir': 2,\n", "  'bwlimit': 1,\n", "  'append': 0,\n"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line;
+  EXPECT_TRUE(r.out.ends_with("}\n"));
+}
+
 // -wrapper-write: a wrapper that logs may write where the admin granted it, and the grant is
 // in the session log. Without the grant the same wrapper's write finds nothing there (the
 // mount view, for root) or is denied (Landlock); rsync still runs.
