@@ -22,6 +22,7 @@
 #include "admin_authorized_keys.h"
 #include "admin_login_files.h"
 #include "admin_process.h"
+#include "command_line.h"
 #include "config.h"
 #include "mount_view.h"
 #include "rsync_features.h"
@@ -221,6 +222,8 @@ struct RrsyncCommand {
   std::string log_file;
   std::string rsync;
   std::string sandbox;
+  std::vector<std::string> wrapper_read;   // -wrapper-read=PATH,...
+  std::vector<std::string> wrapper_write;  // -wrapper-write=PATH,...
   std::string config;                // -config=FILE: modules instead of DIR
   std::vector<std::string> modules;  // from -module=NAME and -modules=A,B
   std::vector<std::string> unknown;
@@ -248,6 +251,16 @@ bool ParseRrsyncCommand(const std::vector<std::string>& words, RrsyncCommand* cm
       cmd->rsync = w.substr(7);
     else if (w.rfind("-sandbox=", 0) == 0)
       cmd->sandbox = w.substr(9);
+    else if (w.rfind("-wrapper-exec=", 0) == 0)
+      ;  // what a wrapper may run: checked by rrsync itself at each session
+    else if (w.rfind("-wrapper-read=", 0) == 0 || w.rfind("-wrapper-write=", 0) == 0) {
+      const bool write = w[9] == 'w';
+      std::vector<std::string> paths;
+      std::string why;
+      if (!ParseWrapperGrants(w.substr(w.find('=') + 1), write, &paths, &why))
+        cmd->unknown.push_back(w);  // rrsync refuses every session: reported as unknown
+      (write ? cmd->wrapper_write : cmd->wrapper_read) = paths;
+    }
     else if (w.rfind("-config=", 0) == 0)
       cmd->config = w.substr(8);
     else if (w.rfind("-module=", 0) == 0 || w.rfind("-modules=", 0) == 0) {
@@ -473,6 +486,21 @@ void AuditKeyLine(const SshdSettings& sshd, const PasswdEntry& user, const std::
       Add(findings, AuditStatus::kFail, "key.sandbox", subject,
           "-sandbox=require: " + why + ": rrsync refuses every session for " + user.name);
     }
+  }
+  // A wrapper's grants widen what a hijacked rsync reaches outside DIR: never a PASS.
+  {
+    std::vector<std::string> read = cmd.wrapper_read;
+    std::vector<std::string> write = cmd.wrapper_write;
+    if (config_loaded && read.empty()) read = config.wrapper_read;
+    if (config_loaded && write.empty()) write = config.wrapper_write;
+    for (const std::string& path : read)
+      Add(findings, AuditStatus::kWarn, "key.wrapper_grant", subject,
+          "wrapper read " + Display(path) + ": the wrapper, and an rsync hijacked by a client, "
+          "may read it outside DIR");
+    for (const std::string& path : write)
+      Add(findings, AuditStatus::kWarn, "key.wrapper_grant", subject,
+          "wrapper write " + Display(path) + ": the wrapper, and an rsync hijacked by a client, "
+          "may read and change it outside DIR");
   }
   if (sandbox != "off" && !cmd.read_only && user.uid != 0 && state->landlock_abi == 1) {
     Add(findings, AuditStatus::kFail, "key.sandbox", subject,

@@ -40,6 +40,53 @@ bool ParseWrapperExec(std::string_view list, std::vector<std::string>* paths, st
   return true;
 }
 
+namespace {
+
+// Whether `path` is `top` or lies beneath it (both in normal form).
+bool Beneath(std::string_view path, std::string_view top) {
+  return path == top || (path.starts_with(top) && path.size() > top.size() &&
+                         path[top.size()] == '/');
+}
+
+}  // namespace
+
+bool ParseWrapperGrants(std::string_view list, bool write, std::vector<std::string>* paths,
+                        std::string* err) {
+  if (!ParseWrapperExec(list, paths, err)) {
+    if (err->starts_with("the programs a wrapper runs"))
+      *err = "a wrapper's grants must be absolute paths: " + err->substr(err->find(": ") + 2);
+    return false;
+  }
+  for (const std::string& path : *paths) {
+    if (path == "/") {
+      *err = "a wrapper may never be granted \"/\" (it holds DIR and the whole system)";
+      return false;
+    }
+    if (path.back() == '/' || path.find("//") != std::string::npos ||
+        path.find("/./") != std::string::npos || path.find("/../") != std::string::npos ||
+        path.ends_with("/.") || path.ends_with("/..")) {
+      *err = "a wrapper's grant must be a path in normal form (no \".\", \"..\", \"//\" or "
+             "trailing \"/\"): " + path;
+      return false;
+    }
+    for (const char* system : {"/proc", "/sys", "/dev"})
+      if (Beneath(path, system)) {
+        *err = std::string("a wrapper may not be granted anything in ") + system + ": " + path;
+        return false;
+      }
+    if (!write) continue;
+    // The system's programs, libraries and configuration: a wrapper that may change them
+    // changes what every later session (and root) runs.
+    for (const char* system : {"/etc", "/usr", "/boot", "/bin", "/sbin", "/lib", "/lib32",
+                               "/lib64", "/libx32"})
+      if (Beneath(path, system)) {
+        *err = std::string("a wrapper may not be granted writing in ") + system + ": " + path;
+        return false;
+      }
+  }
+  return true;
+}
+
 bool IsModuleName(std::string_view name) {
   if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
   for (char c : name) {
@@ -66,10 +113,12 @@ std::string UsageText() {
   return "usage: rrsync [-ro|-wo] [-munge] [-absolute] [-no-del] [-no-lock] [-no-overwrite]\n"
          "              [-snapshots]\n"
          "              [-rsync=PATH] [-wrapper-exec=PATH,...] [-log=FILE]\n"
+         "              [-wrapper-read=PATH,...] [-wrapper-write=PATH,...]\n"
          "              [-sandbox=auto|require|off] [-help] DIR\n"
          "       rrsync [FLAGS] -config=FILE -module=NAME\n"
          "       rrsync [FLAGS] -config=FILE -modules=NAME,NAME...\n"
          "       rrsync --version\n"
+         "       rrsync --list-options   (the long-option table, in upstream's format)\n"
          "\n"
          "Use \"man rrsync\" to learn how to restrict ssh users to using a restricted rsync "
          "command.\n"
@@ -92,6 +141,13 @@ std::string UsageText() {
          "  -wrapper-exec=PATH,...\n"
          "                   What a wrapper script given as -rsync may run besides\n"
          "                   /usr/bin/rsync (absolute paths, e.g. /usr/bin/nice).\n"
+         "  -wrapper-read=PATH,...\n"
+         "                   Files or directories outside DIR that such a wrapper may read\n"
+         "                   (absolute real paths, e.g. a Python's /usr/lib/python3.11).\n"
+         "  -wrapper-write=PATH,...\n"
+         "                   Files or directories outside DIR that such a wrapper may read and\n"
+         "                   write (e.g. its own log). Both widen what a hijacked rsync\n"
+         "                   reaches; never /, /proc, /sys, /dev, nor DIR or inside it.\n"
          "  -log=FILE        Log file, appended to only if it exists and is a regular file\n"
          "                   (default rrsync.log in the login directory).\n"
          "  -sandbox=MODE    Kernel confinement of rsync (mount view, capabilities, seccomp,\n"
@@ -122,7 +178,8 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
     SplitFlag(arg, &name, &value, &has_value);
     // Flags that take a value accept "-flag=VALUE" and "-flag VALUE".
     if (name == "-rsync" || name == "-log" || name == "-sandbox" || name == "-config" ||
-        name == "-module" || name == "-modules" || name == "-wrapper-exec") {
+        name == "-module" || name == "-modules" || name == "-wrapper-exec" ||
+        name == "-wrapper-read" || name == "-wrapper-write") {
       std::string taken;
       if (has_value) {
         taken = std::string(value);
@@ -145,6 +202,14 @@ bool ParseCommandLine(const std::vector<std::string>& args, Settings* settings, 
           return false;
         }
         settings->wrapper_exec_given = true;
+      } else if (name == "-wrapper-read" || name == "-wrapper-write") {
+        const bool write = name == "-wrapper-write";
+        if (!ParseWrapperGrants(taken, write,
+                                write ? &settings->wrapper_write : &settings->wrapper_read, err)) {
+          *err = "argument " + std::string(name) + ": " + *err;
+          return false;
+        }
+        (write ? settings->wrapper_write_given : settings->wrapper_read_given) = true;
       } else if (name == "-log") {
         if (taken.empty()) {
           *err = "argument -log: expected a file name";

@@ -28,12 +28,18 @@ struct Settings {
   // -wrapper-exec=PATH,PATH: what a -rsync that is a wrapper script may exec, besides
   // /usr/bin/rsync (absolute paths).
   std::vector<std::string> wrapper_exec;
+  // -wrapper-read=PATH,PATH and -wrapper-write=PATH,PATH: what such a wrapper may read, or read
+  // and write, outside DIR (absolute real paths; the sandbox binds and grants them).
+  std::vector<std::string> wrapper_read;
+  std::vector<std::string> wrapper_write;
   std::string log_path = "rrsync.log";        // -log=FILE; relative to the login directory
   SandboxMode sandbox = SandboxMode::kAuto;   // -sandbox=MODE
   // Whether the command line itself gave -rsync, -log and -sandbox: with -config, what the
   // command line gives wins over the config file.
   bool rsync_given = false;
   bool wrapper_exec_given = false;
+  bool wrapper_read_given = false;
+  bool wrapper_write_given = false;
   bool log_given = false;
   bool sandbox_given = false;
   std::string config_path;           // -config=FILE: modules instead of DIR
@@ -55,6 +61,14 @@ bool IsModuleName(std::string_view name);
 // Splits a -wrapper-exec (or `wrapper exec`) list, separated by commas or spaces, into absolute
 // paths. Returns false with *err set for an empty list or a relative path.
 bool ParseWrapperExec(std::string_view list, std::vector<std::string>* paths, std::string* err);
+
+// Splits a -wrapper-read or -wrapper-write (`wrapper read`, `wrapper write`) list as
+// ParseWrapperExec does, and refuses what no wrapper may be granted: a path that is not
+// absolute and in normal form (no ".", "..", "//" or trailing "/"), "/", anything in /proc,
+// /sys or /dev, and, for `write`, anything in /etc, /usr, /boot, /bin, /sbin or /lib*. Where
+// the path lies relative to DIR is checked per session (sandbox.h, CheckWrapperGrants).
+bool ParseWrapperGrants(std::string_view list, bool write, std::vector<std::string>* paths,
+                        std::string* err);
 
 // "read-only", "write-only" or "read-write".
 const char* AccessName(Access access);

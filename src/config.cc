@@ -114,7 +114,8 @@ bool IsIgnoredRsyncdKey(const std::string& key) {
 }
 
 bool IsGlobalKey(const std::string& key) {
-  return key == "rsync" || key == "wrapper exec" || key == "log file" ||
+  return key == "rsync" || key == "wrapper exec" || key == "wrapper read" ||
+         key == "wrapper write" || key == "log file" ||
          key == "syslog facility" || key == "log format" ||
          key == "sandbox" || key == "lock" || key == "syslog socket";
 }
@@ -226,6 +227,14 @@ class Parser {
       std::string why;
       if (!ParseWrapperExec(v, &config_->wrapper_exec, &why))
         return Fail(line_no, "wrapper exec: " + why);
+      return true;
+    }
+    if (key == "wrapper read" || key == "wrapper write") {
+      std::string why;
+      const bool write = key == "wrapper write";
+      if (!ParseWrapperGrants(v, write, write ? &config_->wrapper_write : &config_->wrapper_read,
+                              &why))
+        return Fail(line_no, key + ": " + why);
       return true;
     }
     if (key == "syslog facility") {
@@ -466,6 +475,8 @@ bool SettingsForModule(const Settings& command_line, const Config& config,
   // Values: what the key's own command line says wins over the file.
   if (!command_line.rsync_given) settings->rsync_path = config.rsync_path;
   if (!command_line.wrapper_exec_given) settings->wrapper_exec = config.wrapper_exec;
+  if (!command_line.wrapper_read_given) settings->wrapper_read = config.wrapper_read;
+  if (!command_line.wrapper_write_given) settings->wrapper_write = config.wrapper_write;
   if (!command_line.sandbox_given) settings->sandbox = config.sandbox;
   if (!command_line.log_given) settings->log_path = config.log_file;
   *refuse = d.refuse_options;

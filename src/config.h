@@ -41,6 +41,8 @@ struct Config {
   std::string file;                           // the file name, for messages
   std::string rsync_path = "/usr/bin/rsync";  // rsync = PATH
   std::vector<std::string> wrapper_exec;      // wrapper exec = PATH PATH (what a wrapper runs)
+  std::vector<std::string> wrapper_read;      // wrapper read = PATH PATH (what it may read)
+  std::vector<std::string> wrapper_write;     // wrapper write = PATH PATH (what it may write)
   std::string log_file;                       // log file = FILE ("" = no file log)
   int syslog_facility;                        // syslog facility = NAME (default auth)
   LogFormat log_format = LogFormat::kText;    // log format = text|json

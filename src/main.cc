@@ -27,6 +27,7 @@
 #include "filesystem.h"
 #include "module_route.h"
 #include "mount_view.h"
+#include "option_policy.h"
 #include "path_pinner.h"
 #include "path_resolution.h"
 #include "rsync_features.h"
@@ -131,6 +132,10 @@ int Run(int argc, char** argv) {
   // client sends arrives in SSH_ORIGINAL_COMMAND and is never taken for it.
   if (argc == 2 && std::string_view(argv[1]) == "--version") {
     std::printf("rrsync %s\n", RRSYNC_VERSION);
+    return kExitOk;
+  }
+  if (argc == 2 && std::string_view(argv[1]) == "--list-options") {
+    std::fputs(LongOptionTable().c_str(), stdout);
     return kExitOk;
   }
   // Only these variables are read: anything else could come from the client (AcceptEnv).
@@ -427,6 +432,9 @@ int Run(int argc, char** argv) {
   plan.devices = input.dir == "/";
   plan.rsync_path = settings.rsync_path;
   plan.wrapper_exec = settings.wrapper_exec;
+  plan.wrapper_read = settings.wrapper_read;
+  plan.wrapper_write = settings.wrapper_write;
+  if (settings.snapshots) plan.key_dir = input.dir;
   plan.xattrs = HasServerOption(request, 'X', "--xattrs");
   plan.open_noatime = HasServerOption(request, '\0', "--open-noatime");
   if (request.sender && settings.access == Access::kReadWrite) {
@@ -465,6 +473,9 @@ int Run(int argc, char** argv) {
     for (const std::string& option : request.omitted)
       details += " omitted=" + option + "(rsync lacks it)";
     for (const std::string& warning : config.warnings) details += " config-warning=" + warning;
+    // What the admin let a wrapper reach outside DIR: in force only with the sandbox.
+    for (const std::string& path : settings.wrapper_read) details += " wrapper-read=" + path;
+    for (const std::string& path : settings.wrapper_write) details += " wrapper-write=" + path;
     details += snapshot_notes;
     if (!features_unknown.empty())
       details += " options=as-for-rsync-3.5.0(" + features_unknown + ")";

@@ -173,6 +173,22 @@ OptionPolicy::OptionPolicy(const Settings& settings, bool sender, bool dir_is_ro
     short_disabled_.append(kShortDisabledBelowRoot.data(), kShortDisabledBelowRoot.size());
 }
 
+std::string LongOptionTable() {
+  std::string table = "long_opts = {\n";
+  for (const LongOptionEntry& e : kLongOptions) {
+    const char* value = "-1";
+    switch (e.check) {
+      case kNoArgument: value = "0"; break;
+      case kUnchecked: value = "1"; break;
+      case kPathWhenReceiving: value = "2"; break;
+      case kPathAlways: value = "3"; break;
+      case kDisabled: break;
+    }
+    table += "  '" + std::string(e.name) + "': " + value + ",\n";
+  }
+  return table + "}\n";
+}
+
 std::optional<ArgCheck> OptionPolicy::LongOption(std::string_view name) const {
   auto it = std::lower_bound(std::begin(kLongOptions), std::end(kLongOptions), name,
                              [](const LongOptionEntry& e, std::string_view n) { return e.name < n; });

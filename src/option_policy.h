@@ -19,6 +19,12 @@ enum class ArgCheck {
   kDisabled,            // refused: "option --X has been disabled on this server."
 };
 
+// The long-option table every session starts from, before the admin's flags apply, in
+// upstream's format (support/rrsync's `long_opts`: one "  'NAME': N," line per option, N being
+// 0 no argument, 1 unchecked, 2 a path when receiving, 3 always a path, -1 disabled), for
+// `rrsync --list-options`.
+std::string LongOptionTable();
+
 // The option table for one session: upstream's lists with the admin's flags applied.
 class OptionPolicy {
  public:

@@ -494,6 +494,32 @@ TEST_F(AuditTest, ALogFileTheAccountCannotWriteFails) {
   EXPECT_EQ(Problems(findings), std::vector<std::string>{}) << FormatAuditText(findings);
 }
 
+// A wrapper's grants widen what a hijacked rsync reaches outside DIR: each is a WARN, never a
+// PASS; -wrapper-exec is an rrsync flag like the others (not "unknown").
+TEST_F(AuditTest, WrapperGrantsAreWarnings) {
+  GoodSetup();
+  Keys("bk", RrsyncLine("restrict,", "-wrapper-exec=/usr/bin/nice -wrapper-read=/opt/py "
+                                     "-wrapper-write=/var/log/wrapper -ro " + dir_ + "/data"));
+  AuditOptions options;
+  options.sshd_config = dir_ + "/sshd_config";
+  options.passwd = dir_ + "/passwd";
+  std::vector<AuditFinding> findings;
+  std::string err;
+  ASSERT_TRUE(RunAudit(options, &findings, &err)) << err;
+  EXPECT_EQ(Problems(findings),
+            (std::vector<std::string>{"WARN key.wrapper_grant", "WARN key.wrapper_grant"}))
+      << FormatAuditText(findings);
+  const std::string text = FormatAuditText(findings);
+  EXPECT_NE(text.find("wrapper read /opt/py: the wrapper, and an rsync hijacked by a client, may "
+                      "read it outside DIR"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("wrapper write /var/log/wrapper: the wrapper, and an rsync hijacked by a "
+                      "client, may read and change it outside DIR"),
+            std::string::npos)
+      << text;
+}
+
 // For an account other than root, -sandbox=require needs the whole Landlock ruleset: an older
 // kernel refuses every session (src/sandbox/sandbox.cc, PrepareSandbox).
 TEST_F(AuditTest, RequireOnAKernelThatCannotEnforceItFails) {

@@ -73,6 +73,50 @@ TEST(CommandLine, UsageErrors) {
   }
 }
 
+// -wrapper-read and -wrapper-write: absolute paths in normal form, never "/", /proc, /sys or
+// /dev, and no writing in the system's programs and configuration.
+TEST(CommandLine, WrapperGrants) {
+  Settings s;
+  std::string err;
+  ASSERT_TRUE(Parse({"-wrapper-read=/usr/lib/python3.11,/opt/x", "-wrapper-write", "/var/log/w",
+                     "dir"},
+                    &s, &err))
+      << err;
+  EXPECT_EQ(s.wrapper_read, (std::vector<std::string>{"/usr/lib/python3.11", "/opt/x"}));
+  EXPECT_EQ(s.wrapper_write, (std::vector<std::string>{"/var/log/w"}));
+  EXPECT_TRUE(s.wrapper_read_given && s.wrapper_write_given);
+  const std::pair<const char*, const char*> refused[] = {
+      {"-wrapper-read=/", "argument -wrapper-read: a wrapper may never be granted \"/\" (it "
+                          "holds DIR and the whole system)"},
+      {"-wrapper-write=log", "argument -wrapper-write: a wrapper's grants must be absolute "
+                             "paths: log"},
+      {"-wrapper-read=/srv/../etc", "argument -wrapper-read: a wrapper's grant must be a path in "
+                                    "normal form (no \".\", \"..\", \"//\" or trailing "
+                                    "\"/\"): /srv/../etc"},
+      {"-wrapper-read=/srv/", "argument -wrapper-read: a wrapper's grant must be a path in "
+                              "normal form (no \".\", \"..\", \"//\" or trailing \"/\"): "
+                              "/srv/"},
+      {"-wrapper-read=/proc/self", "argument -wrapper-read: a wrapper may not be granted "
+                                   "anything in /proc: /proc/self"},
+      {"-wrapper-read=/dev", "argument -wrapper-read: a wrapper may not be granted anything in "
+                             "/dev: /dev"},
+      {"-wrapper-write=/etc/cron.d", "argument -wrapper-write: a wrapper may not be granted "
+                                     "writing in /etc: /etc/cron.d"},
+      {"-wrapper-write=/usr/local/lib", "argument -wrapper-write: a wrapper may not be granted "
+                                        "writing in /usr: /usr/local/lib"},
+  };
+  for (const auto& [flag, why] : refused) {
+    Settings t;
+    EXPECT_FALSE(Parse({flag, "dir"}, &t, &err)) << flag;
+    EXPECT_EQ(err, why);
+  }
+  // Reading /etc or /usr is what a wrapper's interpreter does; only writing there is refused.
+  Settings r;
+  EXPECT_TRUE(Parse({"-wrapper-read=/etc/wrapper.conf", "dir"}, &r, &err)) << err;
+  // A name that only begins like a system directory is not in it.
+  EXPECT_TRUE(Parse({"-wrapper-write=/etcetera", "dir"}, &r, &err)) << err;
+}
+
 TEST(CommandLine, HelpNeedsNoDir) {
   Settings s;
   std::string err;

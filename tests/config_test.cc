@@ -114,6 +114,23 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.FindModule("other"), nullptr);
 }
 
+// wrapper read / wrapper write: global, as -wrapper-read and -wrapper-write (which win), with
+// the same refusals.
+TEST(Config, WrapperGrants) {
+  Config c = Parsed("wrapper read = /usr/lib/python3.11 /opt/x\nwrapper write = /var/log/w\n"
+                    "[m]\npath = /m\n");
+  EXPECT_EQ(c.wrapper_read, (std::vector<std::string>{"/usr/lib/python3.11", "/opt/x"}));
+  EXPECT_EQ(c.wrapper_write, (std::vector<std::string>{"/var/log/w"}));
+  EXPECT_EQ(ParseError("wrapper write = /etc/cron.d\n"),
+            "/etc/rrsync.conf:1: wrapper write: a wrapper may not be granted writing in /etc: "
+            "/etc/cron.d");
+  EXPECT_EQ(ParseError("wrapper read = /\n"),
+            "/etc/rrsync.conf:1: wrapper read: a wrapper may never be granted \"/\" (it holds "
+            "DIR and the whole system)");
+  EXPECT_EQ(ParseError("[m]\npath = /m\nwrapper read = /opt\n"),
+            "/etc/rrsync.conf:3: 'wrapper read' is a global setting, not a module one");
+}
+
 TEST(Config, GlobalSectionMayBeNamed) {
   Config c = Parsed("[global]\nlock = no\n[m]\npath = /m\n");
   EXPECT_FALSE(c.lock);

@@ -287,6 +287,159 @@ TEST_F(RrsyncBinaryTest, AWrapperScriptGetsEveryOptionAndRunsWhatItDeclares) {
   EXPECT_NE(undeclared.err.find(ARGV_RECORDER), std::string::npos) << undeclared.err;
 }
 
+// rrsync --list-options: the long-option table sessions start from, in upstream's format
+// (support/rrsync's long_opts), for whoever checks it the way rsync's own tests do.
+TEST_F(RrsyncBinaryTest, ListsItsOptionTableInUpstreamsFormat) {
+  RunResult r = RunProgram({RRSYNC_BINARY, "--list-options"}, {}, home_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("long_opts = {\n"), 0u) << r.out;
+  for (const char* line : {"  'debug': -1,\n", "  'daemon': -1,\n", "  'files-from': 3,\n",
+                           "  'backup-dir': 2,\n", "  'bwlimit': 1,\n", "  'append': 0,\n"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line;
+  EXPECT_TRUE(r.out.ends_with("}\n"));
+}
+
+// -wrapper-write: a wrapper that logs may write where the admin granted it, and the grant is
+// in the session log. Without the grant the same wrapper's write finds nothing there (the
+// mount view, for root) or is denied (Landlock); rsync still runs.
+TEST_F(RrsyncBinaryTest, AWrapperWritesWhereItIsGrantedAndNowhereElse) {
+  const std::string logs = home_ + "/wrapper-logs";
+  MakeDirs(logs);
+  const std::string wrapper = home_ + "/rsync-wrapper";
+  WriteFile(wrapper, "#!/bin/sh\necho \"wrapper ran: $*\" >> " + logs + "/log\nexec " +
+                         ARGV_RECORDER + " \"$@\"\n");
+  ASSERT_EQ(chmod(wrapper.c_str(), 0755), 0);
+  WriteFile(home_ + "/rrsync.log", "");
+  const std::string exec = "-wrapper-exec=" + std::string(ARGV_RECORDER);
+  RunResult granted =
+      Rrsync({exec, "-wrapper-write=" + logs, "dir"}, "rsync --server -v . x", wrapper);
+  ASSERT_EQ(granted.status, 0) << granted.err;
+  EXPECT_NE(granted.out.find("--server"), std::string::npos) << granted.out;
+  EXPECT_EQ(ReadFile(logs + "/log").find("wrapper ran: --server"), 0u) << ReadFile(logs + "/log");
+  EXPECT_NE(ReadFile(home_ + "/rrsync.log").find(" wrapper-write=" + logs), std::string::npos)
+      << ReadFile(home_ + "/rrsync.log");
+
+  ASSERT_EQ(unlink((logs + "/log").c_str()), 0);
+  RunResult undeclared = Rrsync({exec, "dir"}, "rsync --server -v . x", wrapper);
+  EXPECT_EQ(undeclared.status, 0) << undeclared.err;
+  EXPECT_FALSE(testing::Exists(logs + "/log"));
+  EXPECT_NE(undeclared.err.find(logs + "/log"), std::string::npos) << undeclared.err;
+}
+
+// -wrapper-read: the wrapper reads the granted tree and cannot change it, neither a file in it
+// nor by making a new one. Without the grant it cannot read it either.
+TEST_F(RrsyncBinaryTest, AReadGrantIsReadOnly) {
+  const std::string shared = home_ + "/shared";
+  MakeDirs(shared);
+  WriteFile(shared + "/in", "granted data\n");
+  const std::string wrapper = home_ + "/rsync-wrapper";
+  // sh's own read: cat is not declared, so not in the view.
+  WriteFile(wrapper, "#!/bin/sh\nread -r line < " + shared + "/in\necho \"$line\" >&2\n"
+                     "echo changed > " + shared +
+                         "/in\necho new > " + shared + "/new\nexec " + ARGV_RECORDER +
+                         " \"$@\"\n");
+  ASSERT_EQ(chmod(wrapper.c_str(), 0755), 0);
+  const std::string exec = "-wrapper-exec=" + std::string(ARGV_RECORDER);
+  for (const char* key : {"-ro", "-wo"}) {
+    const std::string command = key == std::string("-ro") ? "rsync --server --sender -v . file"
+                                                          : "rsync --server -v . x";
+    RunResult r = Rrsync({key, exec, "-wrapper-read=" + shared, "dir"}, command, wrapper);
+    ASSERT_EQ(r.status, 0) << key << ": " << r.err;
+    EXPECT_NE(r.err.find("granted data"), std::string::npos) << key << ": " << r.err;
+    EXPECT_EQ(ReadFile(shared + "/in"), "granted data\n") << key;
+    EXPECT_FALSE(testing::Exists(shared + "/new")) << key;
+  }
+  RunResult ungranted =
+      Rrsync({"-ro", exec, "dir"}, "rsync --server --sender -v . file", wrapper);
+  EXPECT_EQ(ungranted.err.find("granted data"), std::string::npos) << ungranted.err;
+  EXPECT_EQ(ReadFile(shared + "/in"), "granted data\n");
+}
+
+// What a grant may not be: refused before rsync starts, saying why, in one line.
+TEST_F(RrsyncBinaryTest, WrapperGrantsIntoDirOrNotRealAreRefused) {
+  const std::string wrapper = home_ + "/rsync-wrapper";
+  WriteFile(wrapper, std::string("#!/bin/sh\nexec ") + ARGV_RECORDER + " \"$@\"\n");
+  ASSERT_EQ(chmod(wrapper.c_str(), 0755), 0);
+  const std::string exec = "-wrapper-exec=" + std::string(ARGV_RECORDER);
+  RunResult inside =
+      Rrsync({exec, "-wrapper-write=" + dir_ + "/sub", "dir"}, "rsync --server -v . x", wrapper);
+  EXPECT_EQ(inside.status, 1);
+  EXPECT_EQ(inside.err, "rrsync error: Failed to grant the wrapper \"" + dir_ +
+                            "/sub\" (-wrapper-write): it is DIR or lies inside it, where the "
+                            "key's rights alone decide\n");
+  EXPECT_EQ(inside.out, "");
+  RunResult missing =
+      Rrsync({exec, "-wrapper-read=" + home_ + "/none", "dir"}, "rsync --server -v . x", wrapper);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "rrsync error: Failed to grant the wrapper \"" + home_ +
+                             "/none\" (-wrapper-read): No such file or directory (create it, or "
+                             "leave it out of -wrapper-read)\n");
+  ASSERT_EQ(symlink(home_.c_str(), (home_ + "/link").c_str()), 0);
+  RunResult link =
+      Rrsync({exec, "-wrapper-read=" + home_ + "/link", "dir"}, "rsync --server -v . x", wrapper);
+  EXPECT_EQ(link.status, 1);
+  EXPECT_EQ(link.err, "rrsync error: Failed to grant the wrapper \"" + home_ +
+                          "/link\" (-wrapper-read): it is not a real path (it names \"" + home_ +
+                          "\"): declare that\n");
+  for (const char* flag : {"-wrapper-read=/", "-wrapper-read=/proc/1", "-wrapper-write=/etc",
+                           "-wrapper-write=rel/path", "-wrapper-read=/tmp/../etc"}) {
+    RunResult r = Rrsync({exec, flag, "dir"}, "rsync --server -v . x", wrapper);
+    EXPECT_EQ(r.status, 1) << flag;
+    EXPECT_EQ(r.err.find("rrsync error: argument -wrapper-"), 0u) << flag << ": " << r.err;
+  }
+}
+
+// A write grant that holds DIR (a wrapper writing next to it): with the mount view DIR is its
+// own mount on top of the grant's, so a -ro key's DIR stays read-only while the wrapper writes
+// beside it. Without the view such a grant is refused (rsync could replace DIR's name).
+TEST_F(RrsyncBinaryTest, AWriteGrantHoldingDirKeepsAReadOnlyKeyReadOnly) {
+  const std::string wrapper = home_ + "/rsync-wrapper";
+  WriteFile(wrapper, "#!/bin/sh\necho note > " + home_ + "/note\necho planted > " + dir_ +
+                         "/planted\necho changed > " + dir_ + "/file\nexec " + ARGV_RECORDER +
+                         " \"$@\"\n");
+  ASSERT_EQ(chmod(wrapper.c_str(), 0755), 0);
+  RunResult r = Rrsync({"-ro", "-wrapper-exec=" + std::string(ARGV_RECORDER),
+                        "-wrapper-write=" + home_, "dir"},
+                       "rsync --server --sender -v . file", wrapper);
+  if (geteuid() != 0) {
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("without the mount view"), std::string::npos) << r.err;
+    return;
+  }
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(ReadFile(home_ + "/note"), "note\n");
+  EXPECT_FALSE(testing::Exists(dir_ + "/planted"));
+  EXPECT_EQ(ReadFile(dir_ + "/file"), "inside");
+}
+
+// "#!/usr/bin/env python3": env looks python3 up in PATH, so the program must be declared by its
+// absolute path; undeclared, the session is refused with what to declare. Declared (and its
+// standard library granted), the script runs.
+TEST_F(RrsyncBinaryTest, AnEnvScriptRunsWhatItNamesOnlyWhenDeclared) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
+  RunResult stdlib = RunProgram(
+      {"/usr/bin/python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"}, {},
+      home_);
+  ASSERT_EQ(stdlib.status, 0) << stdlib.err;
+  const std::string lib =
+      std::filesystem::canonical(stdlib.out.substr(0, stdlib.out.find('\n'))).string();
+  const std::string wrapper = home_ + "/rsync-wrapper";
+  WriteFile(wrapper, std::string("#!/usr/bin/env python3\nimport os, sys\nos.execv('") +
+                         ARGV_RECORDER + "', ['rsync'] + sys.argv[1:])\n");
+  ASSERT_EQ(chmod(wrapper.c_str(), 0755), 0);
+  const std::string exec = "-wrapper-exec=" + std::string(ARGV_RECORDER);
+  RunResult undeclared = Rrsync({exec, "dir"}, "rsync --server -v . x", wrapper);
+  EXPECT_EQ(undeclared.status, 1);
+  EXPECT_EQ(undeclared.err, "rrsync error: Failed to use the #! script \"" + wrapper +
+                                "\": it runs \"/usr/bin/env python3\", which looks python3 up in "
+                                "PATH; declare the program with -wrapper-exec=/usr/bin/python3 "
+                                "(and what it reads outside DIR with -wrapper-read=)\n");
+  RunResult declared = Rrsync({exec + ",/usr/bin/python3", "-wrapper-read=" + lib, "dir"},
+                              "rsync --server -v . x", wrapper);
+  ASSERT_EQ(declared.status, 0) << declared.err;
+  EXPECT_NE(declared.out.find("--server"), std::string::npos) << declared.out;
+}
+
 // With -s the direction is still on the command line: a key that may not go that way refuses
 // before it reads (or waits for) the secluded words. stdin is /dev/null here: had rrsync read
 // it first, the refusal would be about the missing words.

@@ -219,6 +219,68 @@ TEST(PlanSandboxRules, AWrapperScriptGetsItsInterpreterAndWhatItRuns) {
                 fs::canonical(interp).string()}));
 }
 
+// A wrapper's grants are Landlock rules of their own: reading, or reading and writing files and
+// directories (no links, devices or cross-directory renames).
+TEST(PlanSandboxRules, AWrappersGrantsAreRulesOfTheirOwn) {
+  TempDir tmp;
+  fs::create_directories(tmp / "ro");
+  fs::create_directories(tmp / "rw");
+  SandboxPlan plan{"/srv/backup", false, false, kRsync};
+  plan.wrapper_read = {tmp / "ro"};
+  plan.wrapper_write = {tmp / "rw"};
+  std::vector<SandboxRule> rules;
+  std::string err;
+  ASSERT_TRUE(PlanSandboxRules(plan, &rules, &err)) << err;
+  std::map<std::string, uint64_t> access;
+  for (const SandboxRule& rule : rules) access[rule.path] |= rule.access;
+  EXPECT_EQ(access[tmp / "ro"], kFsReadFile | kFsReadDir);
+  EXPECT_EQ(access[tmp / "rw"], kFsReadFile | kFsReadDir | kFsWriteFile | kFsTruncate |
+                                    kFsMakeReg | kFsMakeDir | kFsRemoveFile | kFsRemoveDir);
+}
+
+// Where a grant may lie relative to DIR, for each direction and with or without the view.
+TEST(CheckWrapperGrants, RefusesWhatWouldWidenDir) {
+  TempDir tmp;
+  const std::string top = fs::canonical(tmp.path()).string();
+  fs::create_directories(top + "/dir/sub");
+  fs::create_directories(top + "/logs");
+  struct Case {
+    std::vector<std::string> read, write;
+    bool push, view, snapshots;
+    std::string err;  // empty: accepted
+  };
+  const std::string dir = top + "/dir";
+  auto fail = [](const std::string& path, const char* flag, const std::string& why) {
+    return "Failed to grant the wrapper \"" + path + "\" (" + flag + "): " + why;
+  };
+  const Case cases[] = {
+      {{top + "/logs"}, {top + "/logs"}, false, false, false, ""},
+      {{}, {dir}, true, true, false,
+       fail(dir, "-wrapper-write", "it is DIR or lies inside it, where the key's rights alone "
+                                   "decide")},
+      {{dir + "/sub"}, {}, false, true, false,
+       fail(dir + "/sub", "-wrapper-read", "it is DIR or lies inside it, where the key's rights "
+                                           "alone decide")},
+      {{top}, {}, false, false, false, ""},  // reading DIR is what every transfer does
+      {{}, {top}, false, true, false, ""},   // the view keeps a pull's DIR read-only
+      {{}, {top}, true, true, false, ""},
+      {{}, {top}, true, false, false,
+       fail(top, "-wrapper-write", "it holds DIR, and without the mount view (root only) rsync "
+                                   "could replace DIR's name for later sessions")},
+      {{top}, {}, true, true, true,
+       fail(top, "-wrapper-read", "it holds DIR, which holds the earlier snapshots")},
+  };
+  for (const Case& c : cases) {
+    SandboxPlan plan{dir, c.push, false, kRsync};
+    plan.wrapper_read = c.read;
+    plan.wrapper_write = c.write;
+    if (c.snapshots) plan.key_dir = dir;
+    std::string err;
+    EXPECT_EQ(CheckWrapperGrants(plan, c.view, &err), c.err.empty()) << err;
+    EXPECT_EQ(err, c.err);
+  }
+}
+
 TEST(PlanSandboxRules, RefusesAScriptWhoseInterpreterIsRelativeOrTooDeep) {
   TempDir tmp;
   WriteFile(tmp / "rsync", "#!sh\n");

@@ -133,6 +133,7 @@ struct ViewStep {
   std::string target;   // kSymlink: the link's text
   int tree = -1;        // kBind*: a detached clone (open_tree), owned by ViewBuilder::trees_
   bool device = false;  // kBindFile: a device node (/dev/null)
+  bool grant = false;   // kBind*: a wrapper's grant (never re-cloned as a runtime file)
 };
 
 class ViewBuilder {
@@ -168,6 +169,29 @@ class ViewBuilder {
       // executable, even where DIR holds it.
       Record({ViewStep::kBindDir, plan_.dir, "", dir_tree_, false});
     }
+    return true;
+  }
+
+  // Records a wrapper's grant: its parents as directories (it is a real path) and a bind of
+  // it, nosuid, nodev, noexec, read-only unless `write`. Not a bound runtime directory: a
+  // runtime file beneath it still gets its own read-only, executable bind on top.
+  bool AddGrant(const std::string& path, bool write, std::string* err) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) return Fail(err, "find", path, errno);
+    UniqueFd tree(static_cast<int>(syscall(
+        SYS_open_tree, AT_FDCWD, path.c_str(),
+        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW)));
+    if (!tree.valid()) return Fail(err, "clone", path, errno);
+    mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    if (!write) attr.attr_set |= MOUNT_ATTR_RDONLY;
+    attr.propagation = MS_PRIVATE;
+    if (syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0)
+      return Fail(err, "set the attributes of", path, errno);
+    AddParents(path);
+    Record({S_ISDIR(st.st_mode) ? ViewStep::kBindDir : ViewStep::kBindFile, path, "", tree.get(),
+            false, true});
+    trees_.push_back(std::move(tree));
     return true;
   }
 
@@ -365,7 +389,8 @@ class ViewBuilder {
       // A file replaced since it was cloned (useradd renames a new /etc/passwd into place)
       // cannot be mounted: clone what the name holds now. Not for DIR, which comes from its
       // descriptor, nor beneath the staging directory, which the tmpfs now hides.
-      if (errno != ENOENT || attempt == 3 || step.tree == dir_tree_ || Covers(kStaging, step.path))
+      if (errno != ENOENT || attempt == 3 || step.tree == dir_tree_ || step.grant ||
+          Covers(kStaging, step.path))
         return Fail(err, "mount", step.path, errno);
       if (!CloneReadOnly(step.path, step.device, &again, err)) return false;
       tree = again.get();
@@ -409,6 +434,12 @@ bool MountViewSupported(std::string* why_not) {
 
 bool EnterMountView(const MountViewPlan& plan, int dir_fd, std::string* err) {
   ViewBuilder view(plan);
+  // A wrapper's grants first, so that one holding DIR lies beneath DIR's bind. Cloned here, as
+  // DIR is, from the host's namespace.
+  for (const std::string& path : plan.read_grants)
+    if (!view.AddGrant(path, false, err)) return false;
+  for (const std::string& path : plan.write_grants)
+    if (!view.AddGrant(path, true, err)) return false;
   // DIR is cloned from its descriptor before the new mount namespace exists: open_tree clones
   // only mounts of the caller's namespace, and the descriptor's mount is the host's.
   if (!view.AddDir(dir_fd, err)) return false;
@@ -453,7 +484,11 @@ bool MountSnapshotOverlay(int lower, int upper, int work, UniqueFd* mount, std::
 std::string DescribeMountView(const MountViewPlan& plan) {
   return "mount,pid,ipc; view: " + plan.dir + (plan.dir_mount >= 0 ? " overlay" : "") +
          (plan.read_only ? " ro" : " rw") + " + " +
-         std::to_string(plan.dirs.size() + plan.files.size()) + " runtime paths";
+         std::to_string(plan.dirs.size() + plan.files.size()) + " runtime paths" +
+         (plan.read_grants.empty() && plan.write_grants.empty()
+              ? ""
+              : " + wrapper grants " + std::to_string(plan.read_grants.size()) + " ro " +
+                    std::to_string(plan.write_grants.size()) + " rw");
 }
 
 }  // namespace rrsync

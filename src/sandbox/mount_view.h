@@ -20,6 +20,11 @@ struct MountViewPlan {
   std::vector<std::string> links;  // names whose symlink chains are replicated (what the loader
                                    // opens inside `dirs`)
   int dir_mount = -1;              // snapshot mode's overlay (MountSnapshotOverlay), in DIR's place
+  // A wrapper's grants (-wrapper-read, -wrapper-write): real paths outside DIR, bound
+  // nosuid, nodev, noexec, read-only or read-write, beneath the runtime files. One that holds
+  // DIR is bound first, DIR on top of it.
+  std::vector<std::string> read_grants;
+  std::vector<std::string> write_grants;
 };
 
 // Whether this process can build a view: it runs as root with CAP_SYS_ADMIN, and the kernel has

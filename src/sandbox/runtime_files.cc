@@ -75,6 +75,11 @@ struct ElfDependencies {
   std::vector<std::string> runpath;  // DT_RUNPATH, or DT_RPATH when there is no RUNPATH
 };
 
+std::string Basename(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 std::string Dirname(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -450,7 +455,7 @@ void AddRule(std::vector<SandboxRule>* rules, const SandboxRule& rule) {
 // The interpreter a "#!" script names: the kernel reads the first line (at most 255 bytes after
 // the "#!") and takes its first word. Sets *script false for any other file.
 bool ReadShebang(const std::string& path, bool* script, std::string* interpreter,
-                 std::string* err) {
+                 std::string* argument, std::string* err) {
   *script = false;
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   char head[258];
@@ -470,6 +475,13 @@ bool ReadShebang(const std::string& path, bool* script, std::string* interpreter
   }
   line.remove_prefix(begin);
   *interpreter = std::string(line.substr(0, line.find_first_of(" \t")));
+  // The kernel hands the rest of the line to the interpreter as one argument.
+  line.remove_prefix(std::min(line.size(), interpreter->size()));
+  const size_t arg_begin = line.find_first_not_of(" \t\r");
+  const size_t arg_end = line.find_last_not_of(" \t\r");
+  argument->clear();
+  if (arg_begin != std::string_view::npos)
+    *argument = std::string(line.substr(arg_begin, arg_end + 1 - arg_begin));
   if ((*interpreter)[0] != '/') {
     *err = "Failed to use the #! script \"" + path + "\": its interpreter \"" + *interpreter +
            "\" is not an absolute path";
@@ -478,16 +490,53 @@ bool ReadShebang(const std::string& path, bool* script, std::string* interpreter
   return true;
 }
 
+// For "#!/usr/bin/env NAME": env looks NAME up in PATH, which the sandbox cannot follow. The
+// program must be declared (-wrapper-exec) by its absolute path; a declared program of that
+// name is then what env finds in the view, where nothing undeclared exists. Returns false,
+// saying what to declare, when none is.
+bool CheckEnvProgram(const std::string& script, const std::string& interpreter,
+                     const std::string& argument, const std::vector<std::string>& declared,
+                     std::string* err) {
+  if (Basename(interpreter) != "env" || argument.empty()) return true;
+  std::string name = argument.substr(0, argument.find_first_of(" \t"));
+  if (name == "-S" || name.starts_with("--split-string")) {
+    const std::string rest =
+        argument.substr(std::min(argument.size(), argument.find_first_of(" \t")));
+    const size_t begin = rest.find_first_not_of(" \t");
+    name = begin == std::string::npos ? "" : rest.substr(begin, rest.find_first_of(" \t", begin) -
+                                                                    begin);
+  }
+  if (name.empty() || name[0] == '-' || name.find('=') != std::string::npos) return true;
+  if (name.find('/') != std::string::npos) return true;  // a path: env execs it as it is
+  for (const std::string& program : declared)
+    if (Basename(program) == name) return true;
+  std::string where;
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"}) {
+    const std::string candidate = std::string(dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) {
+      where = candidate;
+      break;
+    }
+  }
+  *err = "Failed to use the #! script \"" + script + "\": it runs \"" + interpreter + " " +
+         name + "\", which looks " + name + " up in PATH; declare the program with -wrapper-exec=" +
+         (where.empty() ? "/ABSOLUTE/PATH/" + name : where) +
+         " (and what it reads outside DIR with -wrapper-read=)";
+  return false;
+}
+
 // The kernel follows at most this many "#!" interpreters before the ELF one (binfmt_script).
 constexpr int kMaxScriptDepth = 4;
 
 // What running `path` needs: for a "#!" script, the script and its interpreter chain; for an ELF
 // binary, the binary, its PT_INTERP and its libraries. Sets *script for a script.
-bool AddExecutable(const std::string& path, int depth, RuntimeFiles* runtime, bool* script,
-                   std::string* err) {
+bool AddExecutable(const std::string& path, int depth, const std::vector<std::string>& declared,
+                   RuntimeFiles* runtime, bool* script, std::string* err) {
   std::string interpreter;
-  if (!ReadShebang(path, script, &interpreter, err)) return false;
+  std::string argument;
+  if (!ReadShebang(path, script, &interpreter, &argument, err)) return false;
   if (*script) {
+    if (!CheckEnvProgram(path, interpreter, argument, declared, err)) return false;
     if (depth == kMaxScriptDepth) {
       *err = "Failed to use the #! script \"" + path + "\": too many levels of interpreters";
       return false;
@@ -495,7 +544,7 @@ bool AddExecutable(const std::string& path, int depth, RuntimeFiles* runtime, bo
     AddRule(&runtime->rules, {path, kFsExecute | kFsReadFile,
                               "a #! script: exec'd, then read by its interpreter"});
     bool nested;
-    return AddExecutable(interpreter, depth + 1, runtime, &nested, err);
+    return AddExecutable(interpreter, depth + 1, declared, runtime, &nested, err);
   }
   ElfDependencies binary;
   if (!ReadElfDependencies(path, &binary, err)) {
@@ -523,13 +572,13 @@ bool FindRuntimeFiles(const std::string& rsync_path, const std::vector<std::stri
   *runtime = RuntimeFiles();
   std::vector<SandboxRule>& rules = runtime->rules;
   bool script = false;
-  if (!AddExecutable(rsync_path, 0, runtime, &script, err)) return false;
+  if (!AddExecutable(rsync_path, 0, wrapper_exec, runtime, &script, err)) return false;
   // What a wrapper may exec is declared (-wrapper-exec); the default rsync always may be.
   std::vector<std::string> programs = wrapper_exec;
   if (script && IsFile(kDefaultRsync)) programs.push_back(kDefaultRsync);
   for (const std::string& program : programs) {
     bool nested;
-    if (!AddExecutable(program, 1, runtime, &nested, err)) return false;
+    if (!AddExecutable(program, 1, wrapper_exec, runtime, &nested, err)) return false;
   }
 
   // Name mapping: rsync sends and maps user and group names; without these it silently falls

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <string_view>
@@ -127,7 +128,14 @@ bool CheckPlanPaths(const SandboxPlan& plan, std::string* err) {
   return true;
 }
 
-// DIR's rule, then the runtime files' rules.
+// Whether `path` is `dir` or lies beneath it (both absolute, in normal form).
+bool Beneath(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.starts_with(dir) && path.size() > dir.size() &&
+                         path[dir.size()] == '/');
+}
+
+// DIR's rule, then the runtime files' rules, then the wrapper's grants.
 std::vector<SandboxRule> RulesFor(const SandboxPlan& plan, const RuntimeFiles& runtime) {
   std::vector<SandboxRule> rules;
   rules.push_back({plan.dir, DirAccessForPlan(plan),
@@ -137,10 +145,68 @@ std::vector<SandboxRule> RulesFor(const SandboxPlan& plan, const RuntimeFiles& r
   if (!plan.write && !plan.log_file.empty())
     rules.push_back({plan.log_file, kFsWriteFile, "the pull's --log-file, appended to"});
   rules.insert(rules.end(), runtime.rules.begin(), runtime.rules.end());
+  for (const std::string& path : plan.wrapper_read)
+    rules.push_back({path, WrapperGrantAccess(false), "-wrapper-read: the admin's grant"});
+  for (const std::string& path : plan.wrapper_write)
+    rules.push_back({path, WrapperGrantAccess(true), "-wrapper-write: the admin's grant"});
   return rules;
 }
 
 }  // namespace
+
+uint64_t WrapperGrantAccess(bool write) {
+  uint64_t access = kFsReadFile | kFsReadDir;
+  if (write)
+    access |= kFsWriteFile | kFsTruncate | kFsMakeReg | kFsMakeDir | kFsRemoveFile | kFsRemoveDir;
+  return access;
+}
+
+bool CheckWrapperGrants(const SandboxPlan& plan, bool mount_view, std::string* err) {
+  auto check = [&](const std::string& path, bool write) {
+    const std::string flag = write ? "-wrapper-write" : "-wrapper-read";
+    const std::string what = "Failed to grant the wrapper \"" + path + "\" (" + flag + "): ";
+    char real[PATH_MAX];
+    if (realpath(path.c_str(), real) == nullptr) {
+      *err = what + std::strerror(errno) + " (create it, or leave it out of " + flag + ")";
+      return false;
+    }
+    if (path != real) {
+      *err = what + "it is not a real path (it names \"" + std::string(real) +
+             "\"): declare that";
+      return false;
+    }
+    for (const std::string& dir : {plan.dir, plan.key_dir}) {
+      if (dir.empty()) continue;
+      if (Beneath(path, dir)) {
+        *err = what + "it is DIR or lies inside it, where the key's rights alone decide";
+        return false;
+      }
+      if (!Beneath(dir, path)) continue;
+      // It holds DIR, so Landlock's rule for it covers DIR too. Reading DIR is what every
+      // transfer does. Writing: in the mount view DIR is a mount of its own on top of the
+      // grant's, read-only for a pull unless the key is read-write (a pull that removes what it
+      // sent or appends to its log), the pins are opened in the view, and DIR's name, a mount
+      // point there, cannot be renamed or replaced; so what rsync may do in DIR stays what the
+      // key may do. Without the view none of that holds.
+      if (!plan.key_dir.empty()) {
+        *err = what + "it holds DIR, which holds the earlier snapshots";
+        return false;
+      }
+      if (!write) continue;
+      if (!mount_view) {
+        *err = what + "it holds DIR, and without the mount view (root only) rsync could "
+                      "replace DIR's name for later sessions";
+        return false;
+      }
+    }
+    return true;
+  };
+  for (const std::string& path : plan.wrapper_read)
+    if (!check(path, false)) return false;
+  for (const std::string& path : plan.wrapper_write)
+    if (!check(path, true)) return false;
+  return true;
+}
 
 bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err) {
   rules->clear();
@@ -220,6 +286,8 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
     }
     AddWarning(&st.report, "no mount view (" + no_view + "): names outside DIR stay visible");
   }
+
+  if (!CheckWrapperGrants(plan, st.mount_view, err)) return false;
 
   st.syscall_filter = plan.syscall_filter;
   if (st.syscall_filter) st.filter = BuildSyscallFilter();
@@ -312,6 +380,8 @@ bool PrepareSandbox(const SandboxPlan& plan, SandboxMode mode, PreparedSandbox* 
     st.view.dirs = runtime.library_dirs;
     st.view.files = runtime.files;
     st.view.links = runtime.library_names;
+    st.view.read_grants = plan.wrapper_read;
+    st.view.write_grants = plan.wrapper_write;
   }
   // The caller logs after the restriction; load the time zone while /etc/localtime is
   // readable, so its timestamps stay in local time (glibc reads the file once, on first use).

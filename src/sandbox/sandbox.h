@@ -33,6 +33,14 @@ struct SandboxPlan {
   std::string rsync_path;  // absolute path of the rsync binary that will be exec'd
   // What rsync_path may exec when it is a wrapper (-wrapper-exec): absolute paths.
   std::vector<std::string> wrapper_exec = {};
+  // What such a wrapper may read, or read and write, outside DIR (-wrapper-read,
+  // -wrapper-write): absolute real paths, checked against DIR by CheckWrapperGrants, bound in
+  // the view (nosuid, nodev, noexec) and granted in Landlock.
+  std::vector<std::string> wrapper_read = {};
+  std::vector<std::string> wrapper_write = {};
+  // The DIR the key names when `dir` is a snapshot inside it (-snapshots); empty otherwise.
+  // Grants are checked against it too: none may reach the earlier snapshots.
+  std::string key_dir = {};
   bool xattrs = false;        // -X: trusted.* and security.capability need capabilities
   bool open_noatime = false;  // --open-noatime: O_NOATIME on others' files needs FOWNER
   // A pull by a read-write key that writes in DIR, as upstream allows: it removes the files it
@@ -119,6 +127,19 @@ bool DescribeSandboxOutcome(const PreparedSandbox& prepared, const SandboxApplyO
 // headers and /etc/ld.so.cache. Returns false when the binary cannot be understood or a
 // library cannot be found (the session is refused rather than started broken).
 bool PlanSandboxRules(const SandboxPlan& plan, std::vector<SandboxRule>* rules, std::string* err);
+
+// Refuses a wrapper grant that does not name an existing path by its real path, that is DIR
+// or lies inside it (DIR's rights are the key's alone), or that holds DIR where that would
+// widen what rsync may do in DIR: a read grant holding DIR is accepted (every transfer reads
+// DIR); a write grant holding DIR only in the mount view, where DIR is a mount of its own on
+// top of the grant's (read-only for a -ro key), the pins are opened and DIR's name cannot be
+// replaced; neither in snapshot mode, where DIR holds the earlier snapshots.
+bool CheckWrapperGrants(const SandboxPlan& plan, bool mount_view, std::string* err);
+
+// The Landlock rights of a wrapper grant: reading, and for `write` making, changing and
+// removing files and directories (no links, devices, FIFOs, sockets or cross-directory
+// renames).
+uint64_t WrapperGrantAccess(bool write);
 
 // The Landlock filesystem rights DIR gets for `plan`.
 uint64_t DirAccessForPlan(const SandboxPlan& plan);
