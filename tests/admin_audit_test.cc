@@ -500,12 +500,8 @@ TEST_F(AuditTest, WrapperGrantsAreWarnings) {
   GoodSetup();
   Keys("bk", RrsyncLine("restrict,", "-wrapper-exec=/usr/bin/nice -wrapper-read=/opt/py "
                                      "-wrapper-write=/var/log/wrapper -ro " + dir_ + "/data"));
-  AuditOptions options;
-  options.sshd_config = dir_ + "/sshd_config";
-  options.passwd = dir_ + "/passwd";
-  std::vector<AuditFinding> findings;
-  std::string err;
-  ASSERT_TRUE(RunAudit(options, &findings, &err)) << err;
+  std::vector<AuditFinding> findings = Audit();
+  if (HasFailure()) return;
   EXPECT_EQ(Problems(findings),
             (std::vector<std::string>{"WARN key.wrapper_grant", "WARN key.wrapper_grant"}))
       << FormatAuditText(findings);

@@ -361,26 +361,25 @@ TEST_F(RrsyncBinaryTest, WrapperGrantsIntoDirOrNotRealAreRefused) {
   WriteFile(wrapper, std::string("#!/bin/sh\nexec ") + ARGV_RECORDER + " \"$@\"\n");
   ASSERT_EQ(chmod(wrapper.c_str(), 0755), 0);
   const std::string exec = "-wrapper-exec=" + std::string(ARGV_RECORDER);
-  RunResult inside =
-      Rrsync({exec, "-wrapper-write=" + dir_ + "/sub", "dir"}, "rsync --server -v . x", wrapper);
-  EXPECT_EQ(inside.status, 1);
-  EXPECT_EQ(inside.err, "rrsync error: Failed to grant the wrapper \"" + dir_ +
-                            "/sub\" (-wrapper-write): it is DIR or lies inside it, where the "
-                            "key's rights alone decide\n");
-  EXPECT_EQ(inside.out, "");
-  RunResult missing =
-      Rrsync({exec, "-wrapper-read=" + home_ + "/none", "dir"}, "rsync --server -v . x", wrapper);
-  EXPECT_EQ(missing.status, 1);
-  EXPECT_EQ(missing.err, "rrsync error: Failed to grant the wrapper \"" + home_ +
-                             "/none\" (-wrapper-read): No such file or directory (create it, or "
-                             "leave it out of -wrapper-read)\n");
+  // Each grant alone: refused with `message`, status 1, nothing on stdout.
+  auto expect_refused = [&](const std::string& grant, const std::string& message) {
+    RunResult r = Rrsync({exec, grant, "dir"}, "rsync --server -v . x", wrapper);
+    EXPECT_EQ(r.status, 1) << grant;
+    EXPECT_EQ(r.err, "rrsync error: Failed to grant the wrapper " + message + "\n") << grant;
+    EXPECT_EQ(r.out, "") << grant;
+  };
+  expect_refused("-wrapper-write=" + dir_ + "/sub",
+                 "\"" + dir_ +
+                     "/sub\" (-wrapper-write): it is DIR or lies inside it, where the key's rights "
+                     "alone decide");
+  expect_refused("-wrapper-read=" + home_ + "/none",
+                 "\"" + home_ +
+                     "/none\" (-wrapper-read): No such file or directory (create it, or leave it "
+                     "out of -wrapper-read)");
   ASSERT_EQ(symlink(home_.c_str(), (home_ + "/link").c_str()), 0);
-  RunResult link =
-      Rrsync({exec, "-wrapper-read=" + home_ + "/link", "dir"}, "rsync --server -v . x", wrapper);
-  EXPECT_EQ(link.status, 1);
-  EXPECT_EQ(link.err, "rrsync error: Failed to grant the wrapper \"" + home_ +
-                          "/link\" (-wrapper-read): it is not a real path (it names \"" + home_ +
-                          "\"): declare that\n");
+  expect_refused("-wrapper-read=" + home_ + "/link",
+                 "\"" + home_ + "/link\" (-wrapper-read): it is not a real path (it names \"" +
+                     home_ + "\"): declare that");
   for (const char* flag : {"-wrapper-read=/", "-wrapper-read=/proc/1", "-wrapper-write=/etc",
                            "-wrapper-write=rel/path", "-wrapper-read=/tmp/../etc"}) {
     RunResult r = Rrsync({exec, flag, "dir"}, "rsync --server -v . x", wrapper);
